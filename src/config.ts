@@ -1,0 +1,207 @@
+import { readFileSync } from 'node:fs';
+
+export type FhirVersion = 'R4' | 'R4B' | 'R5';
+
+export interface RedisNode {
+  host: string;
+  port: number;
+}
+
+export interface RedisConfig {
+  url?: string;
+  sentinel?: { sentinels: RedisNode[]; name: string; password?: string; sentinelPassword?: string; tls?: boolean };
+  cluster?: { nodes: RedisNode[]; password?: string; tls?: boolean };
+  keyPrefix: string;
+}
+
+export interface Config {
+  port: number;
+  host: string;
+  fhirUpstreamUrl?: string;
+  upstreamAliases: string[];
+  /** Unset: http://localhost:<listening port><fhirBasePath>, filled in once the port is known. */
+  publicBaseUrl?: string;
+  fhirBasePath: string;
+  fhirVersion?: FhirVersion;
+  redis?: RedisConfig;
+  eventsChannel: string;
+  tokenSecret?: string;
+  logLevel: string;
+  upstreamTimeoutMs: number;
+  upstreamConnections: number;
+  maxBodyBytes: number;
+  shutdownTimeoutMs: number;
+}
+
+/** A bad configuration value: the message is one line naming the key and what is wrong. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type Source = Record<string, unknown>;
+type Parse<T> = (raw: unknown, key: string) => T;
+
+const fail = (key: string, what: string, raw: unknown): never => {
+  throw new ConfigError(`${key} ${what} (got ${JSON.stringify(raw)})`);
+};
+
+const str: Parse<string> = (raw, key) => (typeof raw === 'string' && raw.trim() !== '' ? raw.trim() : fail(key, 'must be a non-empty string', raw));
+
+const int = (min: number, max: number): Parse<number> => (raw, key) => {
+  const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\s*-?\d+\s*$/.test(raw) ? Number(raw) : NaN;
+  return Number.isInteger(n) && n >= min && n <= max ? n : fail(key, `must be an integer from ${min} to ${max}`, raw);
+};
+
+const oneOf = <T extends string>(...values: T[]): Parse<T> => (raw, key) =>
+  values.includes(raw as T) ? (raw as T) : fail(key, `must be one of ${values.join(', ')}`, raw);
+
+const url = (...protocols: string[]): Parse<string> => (raw, key) => {
+  const s = str(raw, key);
+  let u: URL;
+  try {
+    u = new URL(s);
+  } catch {
+    return fail(key, 'must be an absolute URL', raw);
+  }
+  if (!protocols.includes(u.protocol)) fail(key, `must use ${protocols.map((p) => p + '//').join(' or ')}`, raw);
+  if (u.search || u.hash) fail(key, 'must not have a query or fragment', raw);
+  return s.replace(/\/+$/, '');
+};
+
+const basePath: Parse<string> = (raw, key) => {
+  const s = str(raw, key);
+  if (!/^\/[A-Za-z0-9._~\-/]*$/.test(s) || s.includes('//')) fail(key, 'must be a path such as /fhir', raw);
+  const trimmed = s.replace(/\/+$/, '');
+  return trimmed === '' ? fail(key, 'must not be the root path (the gateway serves /ws, /healthz, /metrics there)', raw) : trimmed;
+};
+
+const urlList: Parse<string[]> = (raw, key) => {
+  const items = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(',').map((s) => s.trim()).filter(Boolean) : fail(key, 'must be a list of URLs', raw);
+  return items.map((item, i) => url('http:', 'https:')(item, `${key}[${i}]`));
+};
+
+const nodes: Parse<RedisNode[]> = (raw, key) => {
+  if (!Array.isArray(raw) || raw.length === 0) return fail(key, 'must be a non-empty list of {host, port}', raw);
+  return raw.map((n: unknown, i) => {
+    const o = n as Source;
+    if (typeof o !== 'object' || o === null) return fail(`${key}[${i}]`, 'must be {host, port}', n);
+    return { host: str(o.host, `${key}[${i}].host`), port: int(1, 65535)(o.port, `${key}[${i}].port`) };
+  });
+};
+
+const optionalString = (o: Source, k: string, key: string) => (o[k] === undefined ? undefined : str(o[k], `${key}.${k}`));
+const optionalBool = (o: Source, k: string, key: string) =>
+  o[k] === undefined ? undefined : typeof o[k] === 'boolean' ? (o[k] as boolean) : fail(`${key}.${k}`, 'must be true or false', o[k]);
+
+function objectOf(raw: unknown, key: string, allowed: string[]): Source {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return fail(key, 'must be an object', raw);
+  for (const k of Object.keys(raw)) if (!allowed.includes(k)) fail(`${key}.${k}`, `is not a known key (known: ${allowed.join(', ')})`, (raw as Source)[k]);
+  return raw as Source;
+}
+
+function redisFromFile(raw: unknown): RedisConfig {
+  const o = objectOf(raw, 'redis', ['url', 'sentinel', 'cluster', 'keyPrefix']);
+  const out: RedisConfig = { keyPrefix: o.keyPrefix === undefined ? 'fsg:' : str(o.keyPrefix, 'redis.keyPrefix') };
+  if (o.url !== undefined) out.url = url('redis:', 'rediss:')(o.url, 'redis.url');
+  if (o.sentinel !== undefined) {
+    const s = objectOf(o.sentinel, 'redis.sentinel', ['sentinels', 'name', 'password', 'sentinelPassword', 'tls']);
+    out.sentinel = {
+      sentinels: nodes(s.sentinels, 'redis.sentinel.sentinels'),
+      name: str(s.name, 'redis.sentinel.name'),
+      password: optionalString(s, 'password', 'redis.sentinel'),
+      sentinelPassword: optionalString(s, 'sentinelPassword', 'redis.sentinel'),
+      tls: optionalBool(s, 'tls', 'redis.sentinel'),
+    };
+  }
+  if (o.cluster !== undefined) {
+    const c = objectOf(o.cluster, 'redis.cluster', ['nodes', 'password', 'tls']);
+    out.cluster = { nodes: nodes(c.nodes, 'redis.cluster.nodes'), password: optionalString(c, 'password', 'redis.cluster'), tls: optionalBool(c, 'tls', 'redis.cluster') };
+  }
+  const modes = [out.url, out.sentinel, out.cluster].filter((m) => m !== undefined).length;
+  if (modes > 1) fail('redis', 'must set only one of url, sentinel, cluster', raw);
+  return out;
+}
+
+interface Key<T> {
+  env?: string;
+  parse: Parse<T>;
+}
+
+// Scalar keys: the config file uses the camelCase name, the environment the upper-case one.
+const KEYS = {
+  port: { env: 'PORT', parse: int(0, 65535) },
+  host: { env: 'HOST', parse: str },
+  fhirUpstreamUrl: { env: 'FHIR_UPSTREAM_URL', parse: url('http:', 'https:') },
+  upstreamAliases: { env: 'FHIR_UPSTREAM_ALIASES', parse: urlList },
+  publicBaseUrl: { env: 'PUBLIC_BASE_URL', parse: url('http:', 'https:') },
+  fhirBasePath: { env: 'FHIR_BASE_PATH', parse: basePath },
+  fhirVersion: { env: 'FHIR_VERSION', parse: oneOf<FhirVersion>('R4', 'R4B', 'R5') },
+  eventsChannel: { env: 'EVENTS_CHANNEL', parse: str },
+  tokenSecret: { env: 'TOKEN_SECRET', parse: str },
+  logLevel: { env: 'LOG_LEVEL', parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent') },
+  upstreamTimeoutMs: { env: 'UPSTREAM_TIMEOUT_MS', parse: int(100, 3_600_000) },
+  upstreamConnections: { env: 'UPSTREAM_CONNECTIONS', parse: int(1, 10_000) },
+  maxBodyBytes: { env: 'MAX_BODY_BYTES', parse: int(1024, 2 ** 31 - 1) },
+  shutdownTimeoutMs: { env: 'SHUTDOWN_TIMEOUT_MS', parse: int(0, 600_000) },
+} satisfies Record<string, Key<unknown>>;
+
+type ScalarKey = keyof typeof KEYS;
+
+const DEFAULTS = {
+  port: 8080,
+  host: '0.0.0.0',
+  upstreamAliases: [] as string[],
+  fhirBasePath: '/fhir',
+  eventsChannel: 'fhir:resource-changes',
+  logLevel: 'info',
+  upstreamTimeoutMs: 30_000,
+  upstreamConnections: 64,
+  maxBodyBytes: 32 * 1024 * 1024,
+  shutdownTimeoutMs: 10_000,
+};
+
+function readFile(path: string, explicit: boolean): Source {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    if (!explicit && (err as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    return fail('CONFIG_FILE', `cannot be read: ${(err as Error).message}`, path);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    return fail('CONFIG_FILE', `is not valid JSON: ${(err as Error).message}`, path);
+  }
+  return objectOf(parsed, `config file ${path}`, [...Object.keys(KEYS), 'redis']);
+}
+
+/** defaults < config file < environment. Throws ConfigError on the first bad value. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const explicitFile = env.CONFIG_FILE !== undefined && env.CONFIG_FILE !== '';
+  const file = readFile(explicitFile ? env.CONFIG_FILE! : 'config/default.json', explicitFile);
+
+  const values: Partial<Record<ScalarKey, unknown>> = { ...DEFAULTS };
+  for (const [name, key] of Object.entries(KEYS) as [ScalarKey, Key<unknown>][]) {
+    if (file[name] !== undefined && file[name] !== null) values[name] = key.parse(file[name], name);
+    const fromEnv = key.env ? env[key.env] : undefined;
+    if (fromEnv !== undefined && fromEnv !== '') values[name] = key.parse(fromEnv, key.env!);
+  }
+
+  let redis = file.redis === undefined || file.redis === null ? undefined : redisFromFile(file.redis);
+  if (env.REDIS_URL) redis = { keyPrefix: redis?.keyPrefix ?? 'fsg:', url: url('redis:', 'rediss:')(env.REDIS_URL, 'REDIS_URL') };
+  if (redis && !redis.url && !redis.sentinel && !redis.cluster) redis = undefined;
+
+  const config = values as unknown as Config;
+  config.redis = redis;
+  // Several replicas must verify each other's binding tokens, so a per-process random key only
+  // works for a lone replica.
+  if (config.redis && !config.tokenSecret) {
+    throw new ConfigError('TOKEN_SECRET is required when Redis is configured (replicas must share the binding-token key)');
+  }
+  if (config.tokenSecret && config.tokenSecret.length < 32) {
+    fail('TOKEN_SECRET', 'must be at least 32 characters', '[redacted]');
+  }
+  return config;
+}

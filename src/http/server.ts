@@ -1,0 +1,102 @@
+import uWS, { type TemplatedApp, type us_listen_socket } from 'uWebSockets.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import { openExchange, type Exchange } from './exchange.js';
+import { sendOutcome } from './respond.js';
+
+export type Handler = (ex: Exchange) => void | Promise<void>;
+type Method = 'get' | 'post' | 'put' | 'del' | 'patch' | 'any';
+
+/**
+ * The uWS app with the bookkeeping every route shares: an Exchange per request, a request log
+ * line and metrics when it ends, a 500 OperationOutcome for a handler that throws, and the set
+ * of requests in flight that shutdown waits for.
+ */
+export class HttpServer {
+  readonly app: TemplatedApp = uWS.App();
+  private listenSocket: us_listen_socket | null = null;
+  private readonly inflight = new Set<Exchange>();
+  private drained: (() => void) | null = null;
+
+  constructor(private readonly logger: Logger, private readonly metrics: Metrics) {
+    this.app.any('/*', (res, req) => {
+      const ex = this.open(res, req, 'unknown');
+      sendOutcome(ex, 404, 'not-found', `No route for ${ex.method} ${ex.path}`);
+    });
+  }
+
+  route(method: Method, pattern: string, routeClass: string, handler: Handler): this {
+    this.app[method](pattern, (res, req) => {
+      const ex = this.open(res, req, routeClass);
+      try {
+        const pending = handler(ex);
+        if (pending) pending.catch((err: unknown) => this.fail(ex, err));
+      } catch (err) {
+        this.fail(ex, err);
+      }
+    });
+    return this;
+  }
+
+  listen(host: string, port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.app.listen(host, port, (socket) => {
+        if (!socket) return reject(new Error(`cannot listen on ${host}:${port} (port in use or not permitted)`));
+        this.listenSocket = socket;
+        resolve(uWS.us_socket_local_port(socket));
+      });
+    });
+  }
+
+  /** Closes the listening socket: no new connections; requests on open ones still complete. */
+  stopAccepting(): void {
+    if (this.listenSocket) uWS.us_listen_socket_close(this.listenSocket);
+    this.listenSocket = null;
+  }
+
+  /** Resolves when no request is in flight, or after timeoutMs; returns how many were cut off. */
+  async drain(timeoutMs: number): Promise<number> {
+    if (this.inflight.size > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, timeoutMs);
+        this.drained = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+    this.drained = null;
+    return this.inflight.size;
+  }
+
+  /** Forcefully closes every remaining connection. */
+  close(): void {
+    this.stopAccepting();
+    this.app.close();
+  }
+
+  private open(res: uWS.HttpResponse, req: uWS.HttpRequest, routeClass: string): Exchange {
+    const ex = openExchange(res, req);
+    this.inflight.add(ex);
+    ex.onFinish(() => {
+      this.inflight.delete(ex);
+      const seconds = Number(process.hrtime.bigint() - ex.startedAt) / 1e9;
+      this.metrics.httpRequests.inc({ route: routeClass, method: ex.method, status: String(ex.status) });
+      this.metrics.httpDuration.observe({ route: routeClass }, seconds);
+      const level = routeClass === 'health' || routeClass === 'metrics' ? 'debug' : 'info';
+      // The query is left out on purpose: FHIR searches carry patient identifiers.
+      this.logger[level]({ reqId: ex.requestId, method: ex.method, path: ex.path, status: ex.status, ms: Math.round(seconds * 1000), route: routeClass }, 'request completed');
+      if (this.inflight.size === 0) this.drained?.();
+    });
+    return ex;
+  }
+
+  private fail(ex: Exchange, err: unknown): void {
+    this.logger.error({ err, reqId: ex.requestId }, 'request handler failed');
+    if (!ex.responded) sendOutcome(ex, 500, 'exception', 'Internal error in the gateway');
+    else if (!ex.aborted) {
+      ex.res.close();
+      ex.finish(ex.status || 500);
+    }
+  }
+}
