@@ -133,6 +133,8 @@ export function retargetC23(input, baseVersion) {
 }
 
 function glibcVersion() {
+  // An override, so the decision can be tested on any machine.
+  if (process.env.UWS_COMPAT_GLIBC) return process.env.UWS_COMPAT_GLIBC;
   if (process.platform !== 'linux') return null;
   const v = process.report?.getReport()?.header?.glibcVersionRuntime;
   return typeof v === 'string' ? v : null;
