@@ -191,6 +191,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
   let redis = file.redis === undefined || file.redis === null ? undefined : redisFromFile(file.redis);
   if (env.REDIS_URL) redis = { keyPrefix: redis?.keyPrefix ?? 'fsg:', url: url('redis:', 'rediss:')(env.REDIS_URL, 'REDIS_URL') };
+  if (redis && env.REDIS_KEY_PREFIX) redis.keyPrefix = str(env.REDIS_KEY_PREFIX, 'REDIS_KEY_PREFIX');
   if (redis && !redis.url && !redis.sentinel && !redis.cluster) redis = undefined;
 
   const config = values as unknown as Config;
