@@ -21,6 +21,16 @@ export interface Config {
   upstreamAliases: string[];
   /** Unset: http://localhost:<listening port><fhirBasePath>, filled in once the port is known. */
   publicBaseUrl?: string;
+  /** Unset: ws(s)://<public host>/ws, derived from publicBaseUrl. */
+  publicWsUrl?: string;
+  /** Authorization header value for the gateway's own upstream calls (registry, topics). */
+  upstreamAuthorization?: string;
+  /** Directory of SubscriptionTopic JSON files. */
+  topicsDir: string;
+  /** How often the subscription registry and topics are re-read from the upstream. */
+  resyncIntervalMs: number;
+  /** How long start-up waits for the upstream to answer metadata before giving up. */
+  upstreamWaitMs: number;
   fhirBasePath: string;
   fhirVersion?: FhirVersion;
   redis?: RedisConfig;
@@ -134,6 +144,11 @@ const KEYS = {
   fhirUpstreamUrl: { env: 'FHIR_UPSTREAM_URL', parse: url('http:', 'https:') },
   upstreamAliases: { env: 'FHIR_UPSTREAM_ALIASES', parse: urlList },
   publicBaseUrl: { env: 'PUBLIC_BASE_URL', parse: url('http:', 'https:') },
+  publicWsUrl: { env: 'PUBLIC_WS_URL', parse: url('ws:', 'wss:') },
+  upstreamAuthorization: { env: 'FHIR_UPSTREAM_AUTHORIZATION', parse: str },
+  topicsDir: { env: 'TOPICS_DIR', parse: str },
+  resyncIntervalMs: { env: 'RESYNC_INTERVAL_MS', parse: int(1000, 86_400_000) },
+  upstreamWaitMs: { env: 'UPSTREAM_WAIT_MS', parse: int(0, 3_600_000) },
   fhirBasePath: { env: 'FHIR_BASE_PATH', parse: basePath },
   fhirVersion: { env: 'FHIR_VERSION', parse: oneOf<FhirVersion>('R4', 'R4B', 'R5') },
   eventsChannel: { env: 'EVENTS_CHANNEL', parse: str },
@@ -152,6 +167,9 @@ const DEFAULTS = {
   host: '0.0.0.0',
   upstreamAliases: [] as string[],
   fhirBasePath: '/fhir',
+  topicsDir: 'config/topics',
+  resyncIntervalMs: 60_000,
+  upstreamWaitMs: 30_000,
   eventsChannel: 'fhir:resource-changes',
   logLevel: 'info',
   upstreamTimeoutMs: 30_000,

@@ -1,20 +1,28 @@
-import type { Config, RedisConfig } from './config.js';
+import type { Config, FhirVersion, RedisConfig } from './config.js';
 import { createEngine, type EngineOptions } from './engine/index.js';
 import type { Engine } from './engine/engine.js';
+import { resourceTypes } from './fhir/search-parameters.js';
+import type { OwnedContext } from './http/context.js';
+import { fhirRoutes } from './http/fhir-routes.js';
 import { healthz, metricsHandler, readyz } from './http/ops.js';
 import { HttpServer } from './http/server.js';
 import type { Logger } from './log.js';
 import { Metrics } from './metrics.js';
+import { SubscriptionService } from './subscriptions/service.js';
+import { UpstreamClient } from './upstream/fhir-client.js';
 import { createUpstreamPool } from './upstream/pool.js';
-import { createProxy, type Proxy } from './upstream/proxy.js';
+import { createProxy } from './upstream/proxy.js';
 import { UrlRewriter } from './upstream/rewrite.js';
+import { detectFhirVersion } from './upstream/version.js';
 
 export interface Gateway {
   readonly port: number;
   /** The public FHIR base URL clients use. */
   readonly baseUrl: string;
+  readonly fhirVersion: FhirVersion;
   readonly engine: Engine;
   readonly metrics: Metrics;
+  readonly subscriptions: SubscriptionService;
   /** Stops accepting, lets requests in flight finish (bounded), then releases everything. */
   close(): Promise<void>;
 }
@@ -24,52 +32,96 @@ export async function startGateway(config: Config & { fhirUpstreamUrl: string },
   const metrics = new Metrics();
   const engine = createEngine(engineOptions(config.redis), logger);
   await engine.start();
-
   const pool = createUpstreamPool({ baseUrl: config.fhirUpstreamUrl, connections: config.upstreamConnections, timeoutMs: config.upstreamTimeoutMs });
+  const client = new UpstreamClient(pool, config.fhirUpstreamUrl, config.upstreamAuthorization);
+
+  let subscriptions: SubscriptionService | undefined;
   const server = new HttpServer(logger, metrics);
-  const base = config.fhirBasePath;
-
-  // The public URL may depend on the port we are given, so the proxy is built after listening;
-  // uWS handles no request before the listen callback has returned.
-  let proxy: Proxy | undefined;
-  const forward = (ex: Parameters<Proxy>[0]) => proxy!(ex);
-  server
-    .route('get', '/healthz', 'health', healthz)
-    .route('get', '/readyz', 'health', readyz({ pool, upstreamBase: config.fhirUpstreamUrl, engine }))
-    .route('get', '/metrics', 'metrics', metricsHandler(metrics))
-    .route('any', base, 'proxy', forward)
-    .route('any', `${base}/*`, 'proxy', forward);
-
-  let port: number;
   try {
-    port = await server.listen(config.host, config.port);
+    const fhirVersion = config.fhirVersion ?? (await detectFhirVersion(client, config.upstreamWaitMs, logger));
+    const knownResourceTypes = resourceTypes(fhirVersion);
+    subscriptions = new SubscriptionService({ engine, client, logger, fhirVersion, topicsDir: config.topicsDir, resyncIntervalMs: config.resyncIntervalMs, knownResourceTypes });
+    await subscriptions.start();
+    const service = subscriptions;
+    metrics.track('fsg_subscriptions_active', 'Active subscriptions in the registry', () => service.registry.size);
+    metrics.track('fsg_topics', 'Subscription topics the gateway can evaluate', () => service.topics.all().length);
+
+    const base = config.fhirBasePath;
+    // The public URL may depend on the port we are given, so the FHIR routes are built after
+    // listening; uWS handles no request before the listen callback has returned.
+    let route: ((ex: Parameters<ReturnType<typeof fhirRoutes>>[0]) => void | Promise<void>) | undefined;
+    const fhir = (ex: Parameters<NonNullable<typeof route>>[0]) => route!(ex);
+    server
+      .route('get', '/healthz', 'health', healthz)
+      .route('get', '/readyz', 'health', readyz({ pool, upstreamBase: config.fhirUpstreamUrl, engine }))
+      .route('get', '/metrics', 'metrics', metricsHandler(metrics))
+      .route('any', base, 'fhir', fhir)
+      .route('any', `${base}/*`, 'fhir', fhir);
+    const port = await server.listen(config.host, config.port);
+
+    const baseUrl = config.publicBaseUrl ?? `http://localhost:${port}${base}`;
+    const rewriter = new UrlRewriter([config.fhirUpstreamUrl, ...config.upstreamAliases], baseUrl);
+    const proxy = createProxy({ pool, upstreamBase: config.fhirUpstreamUrl, basePath: base, rewriter, maxBodyBytes: config.maxBodyBytes, metrics, logger });
+    const ctx: OwnedContext = {
+      pool,
+      client,
+      upstreamPath: new URL(config.fhirUpstreamUrl).pathname.replace(/\/+$/, ''),
+      rewriter,
+      registry: service.registry,
+      topics: service.topics,
+      engine,
+      fhirVersion,
+      publicBaseUrl: baseUrl,
+      wsUrl: config.publicWsUrl ?? defaultWsUrl(baseUrl),
+      knownResourceTypes,
+      logger,
+      maxOwnedBodyBytes: Math.min(config.maxBodyBytes, 1024 * 1024),
+    };
+    route = fhirRoutes(ctx, { basePath: base, proxy, onTopicsWritten: () => service.topicsWritten() });
+    logger.info({ port, baseUrl, upstream: config.fhirUpstreamUrl, fhirVersion, engine: engine.kind }, 'gateway listening');
+
+    let closing: Promise<void> | undefined;
+    return {
+      port,
+      baseUrl,
+      fhirVersion,
+      engine,
+      metrics,
+      subscriptions: service,
+      close: () =>
+        (closing ??= (async () => {
+          server.stopAccepting();
+          const cut = await server.drain(config.shutdownTimeoutMs);
+          if (cut > 0) logger.warn({ requests: cut }, 'shutdown timeout reached; closing requests still in flight');
+          // Each step runs even if an earlier one fails (Redis gone, say): a stop must release everything.
+          await bestEffort(logger, 'subscriptions', () => service.close());
+          await bestEffort(logger, 'upstream pool', () => (cut > 0 ? pool.destroy() : pool.close()));
+          server.close();
+          await bestEffort(logger, 'engine', () => engine.close());
+          logger.info('gateway stopped');
+        })()),
+    };
   } catch (err) {
-    await pool.destroy();
-    await engine.close();
+    server.close();
+    await bestEffort(logger, 'subscriptions', async () => subscriptions?.close());
+    await bestEffort(logger, 'upstream pool', () => pool.destroy());
+    await bestEffort(logger, 'engine', () => engine.close());
     throw err;
   }
-  const baseUrl = config.publicBaseUrl ?? `http://localhost:${port}${base}`;
-  const rewriter = new UrlRewriter([config.fhirUpstreamUrl, ...config.upstreamAliases], baseUrl);
-  proxy = createProxy({ pool, upstreamBase: config.fhirUpstreamUrl, basePath: base, rewriter, maxBodyBytes: config.maxBodyBytes, metrics, logger });
-  logger.info({ port, baseUrl, upstream: config.fhirUpstreamUrl, engine: engine.kind }, 'gateway listening');
+}
 
-  let closing: Promise<void> | undefined;
-  return {
-    port,
-    baseUrl,
-    engine,
-    metrics,
-    close: () =>
-      (closing ??= (async () => {
-        server.stopAccepting();
-        const cut = await server.drain(config.shutdownTimeoutMs);
-        if (cut > 0) logger.warn({ requests: cut }, 'shutdown timeout reached; closing requests still in flight');
-        await (cut > 0 ? pool.destroy() : pool.close());
-        server.close();
-        await engine.close();
-        logger.info('gateway stopped');
-      })()),
-  };
+async function bestEffort(logger: Logger, what: string, step: () => Promise<unknown>): Promise<void> {
+  try {
+    await step();
+  } catch (err) {
+    logger.warn({ err }, `closing the ${what} failed; continuing shutdown`);
+  }
+}
+
+/** The WebSocket endpoint on the public host: https → wss. */
+function defaultWsUrl(publicBaseUrl: string): string {
+  const u = new URL(publicBaseUrl);
+  return `${u.protocol === 'https:' ? 'wss:' : 'ws:'}//${u.host}/ws`;
 }
 
 function engineOptions(redis: RedisConfig | undefined): EngineOptions {

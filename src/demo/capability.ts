@@ -19,7 +19,7 @@ const INTERACTIONS = [
 ] as const;
 
 /** What the demo upstream supports, in the shape a client reads to learn the server's FHIR version. */
-export function buildCapabilityStatement(baseUrl: string, date: string): CapabilityStatement {
+export function buildCapabilityStatement(baseUrl: string, date: string, fhirVersion = '4.0.1'): CapabilityStatement {
   return {
     resourceType: 'CapabilityStatement',
     status: 'active',
@@ -27,7 +27,7 @@ export function buildCapabilityStatement(baseUrl: string, date: string): Capabil
     kind: 'instance',
     software: { name: 'fhir-subscription-gateway demo upstream (@medplum/fhir-router, in memory)' },
     implementation: { description: 'Demo upstream with in-memory data; not for production', url: baseUrl },
-    fhirVersion: '4.0.1',
+    fhirVersion: fhirVersion as CapabilityStatement['fhirVersion'],
     format: ['application/fhir+json', 'json'],
     patchFormat: ['application/json-patch+json'],
     rest: [

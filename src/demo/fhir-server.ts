@@ -24,7 +24,11 @@ export interface DemoUpstreamOptions {
   port?: number;
   host?: string;
   basePath?: string;
-  fhirVersion?: 'R4';
+  /**
+   * The engine is R4. R4B or R5 make it declare that version in its metadata and store resources
+   * unvalidated, so tests can run the gateway's R4B and R5 behaviour against a real server.
+   */
+  fhirVersion?: 'R4' | 'R4B' | 'R5';
   /** Largest request body accepted, in bytes; default 64 MiB. */
   maxBodyBytes?: number;
   /** Validate writes against the R4 definitions; default true. */
@@ -47,7 +51,8 @@ export async function startDemoUpstream(opts: DemoUpstreamOptions = {}): Promise
   const host = opts.host ?? '127.0.0.1';
   const basePath = '/' + (opts.basePath ?? '/fhir').replace(/^\/+|\/+$/g, '');
   const maxBodyBytes = opts.maxBodyBytes ?? 64 * 1024 * 1024;
-  const repo = new DemoRepository({ validate: opts.validate, maxBinaryBytes: maxBodyBytes });
+  const posing = opts.fhirVersion !== undefined && opts.fhirVersion !== 'R4';
+  const repo = new DemoRepository({ validate: posing ? false : opts.validate, maxBinaryBytes: maxBodyBytes });
   const router = new FhirRouter();
   // Longer than the keep-alive of any client pool in front of it, so an idle pooled socket is never closed
   // by the server just as the client reuses it (an ECONNRESET that looks like a gateway bug).
@@ -55,7 +60,7 @@ export async function startDemoUpstream(opts: DemoUpstreamOptions = {}): Promise
   const port = await listen(server, opts.port ?? 0, host);
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}${basePath === '/' ? '' : basePath}`;
 
-  const capability = buildCapabilityStatement(url, new Date().toISOString());
+  const capability = buildCapabilityStatement(url, new Date().toISOString(), { R4: '4.0.1', R4B: '4.3.0', R5: '5.0.0' }[opts.fhirVersion ?? 'R4']);
   // fhir-router has no metadata route; a literal segment outranks the :resourceType search route.
   router.add('GET', 'metadata', async () => [allOk, capability]);
 

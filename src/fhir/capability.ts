@@ -137,6 +137,8 @@ export function augmentCapabilityStatement(upstream: unknown, opts: CapabilityOp
   replaceExtensions(subscription, EXT_TOPIC_CANONICAL, topics.map((valueCanonical) => ({ url: EXT_TOPIC_CANONICAL, valueCanonical })), subscriptionPath);
   if (backport) addStrings(subscription, 'supportedProfile', [BACKPORT_SUBSCRIPTION_PROFILE], subscriptionPath);
   addInteractions(subscription, SUBSCRIPTION_INTERACTIONS, subscriptionPath);
+  // The gateway refuses these so that every Subscription it stores has been validated whole.
+  removeInteractions(subscription, ['patch'], subscriptionPath);
   addSearchParams(subscription, backport ? [...SUBSCRIPTION_SEARCH, ...BACKPORT_SUBSCRIPTION_SEARCH] : SUBSCRIPTION_SEARCH, subscriptionPath);
   replaceOperations(subscription, OPERATIONS[backport ? 'backport' : 'core'], subscriptionPath);
 
@@ -165,6 +167,12 @@ export function augmentCapabilityStatement(upstream: unknown, opts: CapabilityOp
 function addInteractions(resource: Json, codes: string[], where: string): void {
   const list = objects(resource, 'interaction', `${where}.interaction`);
   for (const code of codes) if (!list.some((i) => i.code === code)) list.push({ code });
+}
+
+function removeInteractions(resource: Json, codes: string[], where: string): void {
+  resource.interaction = objects(resource, 'interaction', `${where}.interaction`).filter((i) => !codes.includes(i.code as string));
+  if (resource.conditionalUpdate === true) resource.conditionalUpdate = false;
+  if (typeof resource.conditionalDelete === 'string' && resource.conditionalDelete !== 'not-supported') resource.conditionalDelete = 'not-supported';
 }
 
 // An upstream entry of the same name stays as it is: it may carry documentation, and its meaning

@@ -17,6 +17,8 @@ export interface Exchange {
   readonly remoteAddress: string;
   readonly requestId: string;
   readonly startedAt: bigint;
+  /** The route class metrics and logs report; a dispatcher may refine it. */
+  route: string;
   aborted: boolean;
   /** True once a status line has been written: after that only the connection can signal failure. */
   responded: boolean;
@@ -35,7 +37,7 @@ export const CLIENT_CLOSED = 499;
 
 const REQUEST_ID = /^[A-Za-z0-9._:\-]{1,128}$/;
 
-export function openExchange(res: HttpResponse, req: HttpRequest): Exchange {
+export function openExchange(res: HttpResponse, req: HttpRequest, route: string): Exchange {
   const headers = new Map<string, string>();
   req.forEach((name, value) => {
     const prev = headers.get(name);
@@ -54,6 +56,7 @@ export function openExchange(res: HttpResponse, req: HttpRequest): Exchange {
     remoteAddress: Buffer.from(res.getRemoteAddressAsText()).toString(),
     requestId: given && REQUEST_ID.test(given) ? given : randomUUID(),
     startedAt: process.hrtime.bigint(),
+    route,
     aborted: false,
     responded: false,
     status: 0,

@@ -76,16 +76,16 @@ export class HttpServer {
   }
 
   private open(res: uWS.HttpResponse, req: uWS.HttpRequest, routeClass: string): Exchange {
-    const ex = openExchange(res, req);
+    const ex = openExchange(res, req, routeClass);
     this.inflight.add(ex);
     ex.onFinish(() => {
       this.inflight.delete(ex);
       const seconds = Number(process.hrtime.bigint() - ex.startedAt) / 1e9;
-      this.metrics.httpRequests.inc({ route: routeClass, method: ex.method, status: String(ex.status) });
-      this.metrics.httpDuration.observe({ route: routeClass }, seconds);
-      const level = routeClass === 'health' || routeClass === 'metrics' ? 'debug' : 'info';
+      this.metrics.httpRequests.inc({ route: ex.route, method: ex.method, status: String(ex.status) });
+      this.metrics.httpDuration.observe({ route: ex.route }, seconds);
+      const level = ex.route === 'health' || ex.route === 'metrics' ? 'debug' : 'info';
       // The query is left out on purpose: FHIR searches carry patient identifiers.
-      this.logger[level]({ reqId: ex.requestId, method: ex.method, path: ex.path, status: ex.status, ms: Math.round(seconds * 1000), route: routeClass }, 'request completed');
+      this.logger[level]({ reqId: ex.requestId, method: ex.method, path: ex.path, status: ex.status, ms: Math.round(seconds * 1000), route: ex.route }, 'request completed');
       if (this.inflight.size === 0) this.drained?.();
     });
     return ex;

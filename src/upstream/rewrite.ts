@@ -37,6 +37,12 @@ export class UrlRewriter {
     return out;
   }
 
+  /** For bodies the gateway has buffered anyway. */
+  text(body: string): string {
+    const { out } = this.replace(Buffer.from(body), true);
+    return out.toString();
+  }
+
   /** A byte-level replacing stream; a match split across chunks is still found. */
   stream(): Transform {
     let carry: Buffer = Buffer.alloc(0);

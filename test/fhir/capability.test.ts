@@ -271,7 +271,7 @@ describe('fhir/capability', () => {
         const subscription = resourceOf(cs, 'Subscription');
         expect(subscription.profile).to.equal('http://hl7.org/fhir/StructureDefinition/Subscription');
         expect(subscription.versioning).to.equal('versioned-update');
-        expect(codes(subscription), 'upstream interactions first, then the missing ones').to.deep.equal(['read', 'vread', 'update', 'patch', 'delete', 'history-instance', 'create', 'search-type']);
+        expect(codes(subscription), 'upstream interactions first (less patch, which the gateway refuses), then the missing ones').to.deep.equal(['read', 'vread', 'update', 'delete', 'history-instance', 'create', 'search-type']);
         expect(params(subscription).status, 'an upstream search param keeps its documentation').to.have.property('documentation', 'The current state of the subscription');
         expect(params(subscription).criteria).to.deep.equal({ name: 'criteria', type: 'string', definition: 'http://hl7.org/fhir/SearchParameter/Subscription-criteria' });
         expect(extensions(subscription, 'http://example.org/fhir/StructureDefinition/vendor-flag')).to.have.length(1);
@@ -338,5 +338,20 @@ describe('fhir/capability', () => {
     for (const upstream of bad) {
       expect(() => augmentCapabilityStatement(upstream, options('R4')), JSON.stringify(upstream)).to.throw(CapabilityStatementError);
     }
+  });
+});
+
+describe('CapabilityStatement: what the gateway refuses on Subscription', () => {
+  it('does not advertise PATCH or conditional writes of Subscription, which the gateway answers with 405', () => {
+    const upstream = {
+      resourceType: 'CapabilityStatement',
+      fhirVersion: '4.0.1',
+      rest: [{ mode: 'server', resource: [{ type: 'Subscription', interaction: [{ code: 'read' }, { code: 'patch' }], conditionalUpdate: true, conditionalDelete: 'multiple' }] }],
+    };
+    const cs = augmentCapabilityStatement(upstream, { version: 'R4', topicUrls: [], websocketUrl: 'ws://gw/ws', publicBaseUrl: 'http://gw/fhir' });
+    const sub = cs.rest![0]!.resource!.find((r) => r.type === 'Subscription')!;
+    expect(sub.interaction!.map((i) => i.code)).not.to.include('patch');
+    expect(sub.conditionalUpdate).to.equal(false);
+    expect(sub.conditionalDelete).to.equal('not-supported');
   });
 });

@@ -29,7 +29,7 @@ describe('operations endpoints', () => {
 
   describe('with the memory engine', () => {
     let gateway: Gateway;
-    before(async () => (gateway = await startTestGateway({ FHIR_UPSTREAM_URL: `${upstream.url}/fhir` })));
+    before(async () => (gateway = await startTestGateway({ FHIR_VERSION: 'R4', FHIR_UPSTREAM_URL: `${upstream.url}/fhir` })));
     after(() => gateway.close());
 
     it('/healthz answers 200 while the process runs', async () => {
@@ -54,7 +54,7 @@ describe('operations endpoints', () => {
   });
 
   it('/readyz answers 503 naming the upstream when it cannot be reached', async () => {
-    const gateway = await startTestGateway({ FHIR_UPSTREAM_URL: `http://127.0.0.1:${await closedPort()}/fhir` });
+    const gateway = await startTestGateway({ FHIR_VERSION: 'R4', FHIR_UPSTREAM_URL: `http://127.0.0.1:${await closedPort()}/fhir` });
     try {
       const { status, body } = await json(`http://127.0.0.1:${gateway.port}/readyz`);
       expect(status).to.equal(503);
@@ -71,7 +71,7 @@ describe('operations endpoints', () => {
     after(() => redis.stop());
 
     it('/readyz reports Redis, and turns 503 when Redis goes away', async () => {
-      const gateway = await startTestGateway({ FHIR_UPSTREAM_URL: `${upstream.url}/fhir`, REDIS_URL: redis.url, REDIS_KEY_PREFIX: redis.newPrefix(), TOKEN_SECRET: SECRET });
+      const gateway = await startTestGateway({ FHIR_VERSION: 'R4', FHIR_UPSTREAM_URL: `${upstream.url}/fhir`, REDIS_URL: redis.url, REDIS_KEY_PREFIX: redis.newPrefix(), TOKEN_SECRET: SECRET });
       try {
         const up = await json(`http://127.0.0.1:${gateway.port}/readyz`);
         expect(up.status).to.equal(200);
@@ -89,7 +89,7 @@ describe('operations endpoints', () => {
   });
 
   it('lets a request in flight finish on shutdown, and accepts no new connection', async () => {
-    const gateway = await startTestGateway({ FHIR_UPSTREAM_URL: `${upstream.url}/fhir`, SHUTDOWN_TIMEOUT_MS: '5000' });
+    const gateway = await startTestGateway({ FHIR_VERSION: 'R4', FHIR_UPSTREAM_URL: `${upstream.url}/fhir`, SHUTDOWN_TIMEOUT_MS: '5000' });
     const inflight = request(`http://127.0.0.1:${gateway.port}/fhir/Patient/slow`);
     while (!release) await new Promise((r) => setTimeout(r, 10));
     const closed = gateway.close();

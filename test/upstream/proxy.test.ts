@@ -14,11 +14,11 @@ type Upstream = Awaited<ReturnType<typeof startHttpServer>>;
 describe('reverse proxy', () => {
   let upstream: Upstream;
   let gateway: Gateway;
-  let handle: (req: IncomingMessage, res: import('node:http').ServerResponse) => void;
+  let handle: (req: IncomingMessage, res: import('node:http').ServerResponse) => void = (_req, res) => res.end('{}');
 
   before(async () => {
     upstream = await startHttpServer((req, res) => handle(req, res));
-    gateway = await startTestGateway({ FHIR_UPSTREAM_URL: `${upstream.url}/base/fhir`, MAX_BODY_BYTES: String(40 * 1024 * 1024) });
+    gateway = await startTestGateway({ FHIR_VERSION: 'R4', FHIR_UPSTREAM_URL: `${upstream.url}/base/fhir`, MAX_BODY_BYTES: String(40 * 1024 * 1024) });
   });
   after(async () => {
     await gateway.close();
@@ -295,7 +295,7 @@ describe('reverse proxy', () => {
 
 describe('reverse proxy failures', () => {
   it('answers 502 with an OperationOutcome when the upstream refuses connections', async () => {
-    const gateway = await startTestGateway({ FHIR_UPSTREAM_URL: `http://127.0.0.1:${await closedPort()}/fhir` });
+    const gateway = await startTestGateway({ FHIR_VERSION: 'R4', FHIR_UPSTREAM_URL: `http://127.0.0.1:${await closedPort()}/fhir` });
     try {
       const res = await request(`http://127.0.0.1:${gateway.port}/fhir/Patient/1`);
       expect(res.statusCode).to.equal(502);
@@ -311,7 +311,7 @@ describe('reverse proxy failures', () => {
 
   it('answers 504 with an OperationOutcome when the upstream does not answer in time', async () => {
     const silent = await startHttpServer(() => {});
-    const gateway = await startTestGateway({ FHIR_UPSTREAM_URL: `${silent.url}/fhir`, UPSTREAM_TIMEOUT_MS: '300' });
+    const gateway = await startTestGateway({ FHIR_VERSION: 'R4', FHIR_UPSTREAM_URL: `${silent.url}/fhir`, UPSTREAM_TIMEOUT_MS: '300' });
     try {
       const res = await request(`http://127.0.0.1:${gateway.port}/fhir/Patient/1`);
       expect(res.statusCode).to.equal(504);

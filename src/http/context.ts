@@ -1,0 +1,27 @@
+import type { Pool } from 'undici';
+import type { FhirVersion } from '../config.js';
+import type { Engine } from '../engine/engine.js';
+import type { Logger } from '../log.js';
+import type { SubscriptionRegistry } from '../subscriptions/registry.js';
+import type { TopicRegistry } from '../topics/registry.js';
+import type { UpstreamClient } from '../upstream/fhir-client.js';
+import type { UrlRewriter } from '../upstream/rewrite.js';
+
+/** What the FHIR operations the gateway owns need; built once by the gateway. */
+export interface OwnedContext {
+  pool: Pool;
+  client: UpstreamClient;
+  /** The upstream's FHIR base path, e.g. /fhir, that relative FHIR paths are appended to. */
+  upstreamPath: string;
+  rewriter: UrlRewriter;
+  registry: SubscriptionRegistry;
+  topics: TopicRegistry;
+  engine: Engine;
+  fhirVersion: FhirVersion;
+  publicBaseUrl: string;
+  wsUrl: string;
+  knownResourceTypes?: ReadonlySet<string>;
+  logger: Logger;
+  /** Largest body the gateway reads itself (Subscriptions, Parameters). */
+  maxOwnedBodyBytes: number;
+}

@@ -1,0 +1,79 @@
+import type { Proxy } from '../upstream/proxy.js';
+import type { OwnedContext } from './context.js';
+import type { Exchange } from './exchange.js';
+import { metadata } from './metadata.js';
+import { sendOutcome } from './respond.js';
+import { statusOperation } from './status-operation.js';
+import { subscriptionWrites } from './subscription-writes.js';
+import { topicRoutes } from './topic-routes.js';
+
+export interface FhirRoutesOptions {
+  basePath: string;
+  proxy: Proxy;
+  /** Called after a successful write that may have changed the upstream's topics. */
+  onTopicsWritten: () => void;
+}
+
+const segment = (s: string) => {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+};
+
+/**
+ * Everything under the FHIR base: the few interactions the gateway owns are answered here, all
+ * else is proxied untouched. One place that says which is which.
+ */
+export function fhirRoutes(ctx: OwnedContext, opts: FhirRoutesOptions): (ex: Exchange) => void | Promise<void> {
+  const writes = subscriptionWrites(ctx);
+  const status = statusOperation(ctx);
+  const topics = topicRoutes(ctx);
+  const capability = metadata(ctx);
+  const topicsAreResources = ctx.fhirVersion !== 'R4';
+
+  const afterSuccess = (ex: Exchange, fn: () => void) =>
+    ex.onFinish((done) => {
+      if (done.status >= 200 && done.status < 300) fn();
+    });
+
+  return (ex) => {
+    const rel = ex.path.slice(opts.basePath.length).replace(/^\/+|\/+$/g, '');
+    const s = rel === '' ? [] : rel.split('/').map(segment);
+    const m = ex.method;
+
+    if (s.length === 1 && s[0] === 'metadata' && m === 'GET') {
+      ex.route = 'metadata';
+      return capability(ex);
+    }
+
+    if (s[0] === 'Subscription') {
+      ex.route = 'subscription';
+      if (s.length === 1 && m === 'POST') return writes.create(ex);
+      if (s.length === 2 && s[1] === '$status' && (m === 'GET' || m === 'POST')) return status.type(ex);
+      if (s.length === 3 && s[2] === '$status' && (m === 'GET' || m === 'POST')) return status.instance(ex, s[1]!);
+      if (s.length === 2 && !s[1]!.startsWith('$') && !s[1]!.startsWith('_')) {
+        if (m === 'PUT') return writes.update(ex, s[1]!);
+        if (m === 'DELETE') return writes.remove(ex, s[1]!);
+        if (m === 'PATCH') return sendOutcome(ex, 405, 'not-supported', 'PATCH of a Subscription is not supported by the gateway: send the whole resource with PUT, so it can be validated');
+      }
+      if (s.length === 1 && (m === 'PUT' || m === 'DELETE' || m === 'PATCH')) {
+        return sendOutcome(ex, 405, 'not-supported', 'Conditional writes of Subscription are not supported by the gateway: address the Subscription by id');
+      }
+    }
+
+    if (s[0] === 'SubscriptionTopic' && topicsAreResources) {
+      ex.route = 'topic';
+      if (m === 'GET' && s.length === 1) return topics.search(ex);
+      if (m === 'POST' && s.length === 2 && s[1] === '_search') return topics.search(ex);
+      if (m === 'GET' && s.length === 2) return topics.read(ex, s[1]!);
+      if (m !== 'GET') afterSuccess(ex, opts.onTopicsWritten);
+    }
+    // R4 keeps topics in Basic resources: any Basic write may add or change one.
+    if (s[0] === 'Basic' && !topicsAreResources && m !== 'GET' && m !== 'HEAD') afterSuccess(ex, opts.onTopicsWritten);
+
+    ex.route = 'proxy';
+    return opts.proxy(ex);
+  };
+}

@@ -1,0 +1,111 @@
+import type { SubscriptionModel } from '../fhir/subscription.js';
+import { parseJsonSubscription, SubscriptionInvalid, withStatus } from '../fhir/subscription-parse.js';
+import { classify } from '../upstream/errors.js';
+import { forwardBuffered, relay, type Relayed } from '../upstream/forward.js';
+import { BodyTooLarge, ClientAborted, readBody } from './body.js';
+import type { OwnedContext } from './context.js';
+import type { Exchange } from './exchange.js';
+import { sendOutcome } from './respond.js';
+
+/**
+ * Create, update and delete of Subscription: validated before anything reaches the upstream,
+ * stored by the upstream with the status the gateway sets, and the registry updated once the
+ * upstream has accepted the change.
+ */
+export function subscriptionWrites(ctx: OwnedContext) {
+  const path = (rest: string) => `${ctx.upstreamPath}/${rest}`;
+
+  async function readModel(ex: Exchange, body: Promise<Buffer>): Promise<{ model: SubscriptionModel; resource: Record<string, unknown> } | undefined> {
+    let text: string;
+    try {
+      text = (await body).toString('utf8');
+    } catch (err) {
+      if (err instanceof BodyTooLarge) sendOutcome(ex, 413, 'too-costly', err.message, { closeConnection: true });
+      else if (!(err instanceof ClientAborted)) throw err;
+      return undefined;
+    }
+    try {
+      const model = parseJsonSubscription(text, { fhirVersion: ctx.fhirVersion, topics: ctx.topics, knownResourceTypes: ctx.knownResourceTypes });
+      return { model, resource: JSON.parse(text) as Record<string, unknown> };
+    } catch (err) {
+      if (!(err instanceof SubscriptionInvalid)) throw err;
+      sendOutcome(ex, err.status, err.code, err.message, { expression: err.expression });
+      return undefined;
+    }
+  }
+
+  /** A websocket subscription is active from creation on; a client may create one switched off. */
+  const target = (model: SubscriptionModel) => (model.status === 'off' ? 'off' : 'active');
+
+  async function forward(ex: Exchange, method: 'POST' | 'PUT' | 'DELETE', upstreamPath: string, body?: string): Promise<Relayed | undefined> {
+    try {
+      return await forwardBuffered(ctx.pool, upstreamPath, ex, method, body);
+    } catch (err) {
+      const failure = classify(err);
+      if (failure.kind === 'timeout') sendOutcome(ex, 504, 'timeout', 'The FHIR server did not answer in time');
+      else if (failure.kind !== 'client-aborted') sendOutcome(ex, 502, 'transient', 'The FHIR server could not be reached');
+      return undefined;
+    }
+  }
+
+  async function record(model: SubscriptionModel, answer: Relayed, id: string | undefined): Promise<void> {
+    if (answer.status < 200 || answer.status >= 300 || !id) return;
+    if (target(model) === 'active') await ctx.registry.upsert({ ...model, id, status: 'active' });
+    else await ctx.registry.remove(id, 'off');
+  }
+
+  return {
+    create(ex: Exchange): Promise<void> {
+      const body = readBody(ex, ctx.maxOwnedBodyBytes);
+      return (async () => {
+        const read = await readModel(ex, body);
+        if (!read) return;
+        const resource = withStatus(read.resource, target(read.model));
+        delete resource.id;
+        const answer = await forward(ex, 'POST', path('Subscription'), JSON.stringify(resource));
+        if (!answer) return;
+        await record(read.model, answer, storedId(answer));
+        relay(ex, answer, ctx.rewriter);
+      })();
+    },
+
+    update(ex: Exchange, id: string): Promise<void> {
+      const body = readBody(ex, ctx.maxOwnedBodyBytes);
+      return (async () => {
+        const read = await readModel(ex, body);
+        if (!read) return;
+        if (read.resource.id !== id) {
+          sendOutcome(ex, 400, 'invalid', `Subscription.id (${JSON.stringify(read.resource.id)}) must match the id in the URL (${id})`, { expression: ['Subscription.id'] });
+          return;
+        }
+        const answer = await forward(ex, 'PUT', path(`Subscription/${encodeURIComponent(id)}`), JSON.stringify(withStatus(read.resource, target(read.model))));
+        if (!answer) return;
+        await record(read.model, answer, id);
+        relay(ex, answer, ctx.rewriter);
+      })();
+    },
+
+    async remove(ex: Exchange, id: string): Promise<void> {
+      const answer = await forward(ex, 'DELETE', path(`Subscription/${encodeURIComponent(id)}`));
+      if (!answer) return;
+      // Gone upstream, or never there: either way nothing may be delivered for it any more.
+      if ((answer.status >= 200 && answer.status < 300) || answer.status === 404 || answer.status === 410) {
+        if (ctx.registry.get(id)) await ctx.registry.remove(id, 'deleted');
+      }
+      relay(ex, answer, ctx.rewriter);
+    },
+  };
+}
+
+/** The id the upstream gave a created resource: from the body, else from Location. */
+function storedId(answer: Relayed): string | undefined {
+  try {
+    const body = JSON.parse(answer.text) as { resourceType?: string; id?: string };
+    if (body.resourceType === 'Subscription' && typeof body.id === 'string') return body.id;
+  } catch {
+    // return=minimal or a non-JSON answer: fall back to the Location header
+  }
+  const location = answer.headers.location ?? answer.headers['content-location'];
+  const match = /\/Subscription\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/|$)/.exec(Array.isArray(location) ? location[0]! : (location ?? ''));
+  return match?.[1];
+}
