@@ -31,6 +31,10 @@ export interface Config {
   resyncIntervalMs: number;
   /** How long start-up waits for the upstream to answer metadata before giving up. */
   upstreamWaitMs: number;
+  /** Event log retention per subscription: at most this many events... */
+  eventLogMax: number;
+  /** ...and none older than this. Also how long an event's body is kept. */
+  eventLogMaxAgeMs: number;
   fhirBasePath: string;
   fhirVersion?: FhirVersion;
   redis?: RedisConfig;
@@ -149,6 +153,8 @@ const KEYS = {
   topicsDir: { env: 'TOPICS_DIR', parse: str },
   resyncIntervalMs: { env: 'RESYNC_INTERVAL_MS', parse: int(1000, 86_400_000) },
   upstreamWaitMs: { env: 'UPSTREAM_WAIT_MS', parse: int(0, 3_600_000) },
+  eventLogMax: { env: 'EVENT_LOG_MAX', parse: int(1, 1_000_000) },
+  eventLogMaxAgeMs: { env: 'EVENT_LOG_MAX_AGE_MS', parse: int(1000, 365 * 86_400_000) },
   fhirBasePath: { env: 'FHIR_BASE_PATH', parse: basePath },
   fhirVersion: { env: 'FHIR_VERSION', parse: oneOf<FhirVersion>('R4', 'R4B', 'R5') },
   eventsChannel: { env: 'EVENTS_CHANNEL', parse: str },
@@ -170,6 +176,8 @@ const DEFAULTS = {
   topicsDir: 'config/topics',
   resyncIntervalMs: 60_000,
   upstreamWaitMs: 30_000,
+  eventLogMax: 1000,
+  eventLogMaxAgeMs: 24 * 3_600_000,
   eventsChannel: 'fhir:resource-changes',
   logLevel: 'info',
   upstreamTimeoutMs: 30_000,

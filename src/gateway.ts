@@ -1,6 +1,7 @@
 import type { Config, FhirVersion, RedisConfig } from './config.js';
 import { createEngine, type EngineOptions } from './engine/index.js';
 import type { Engine } from './engine/engine.js';
+import { EventPipeline } from './events/pipeline.js';
 import { resourceTypes } from './fhir/search-parameters.js';
 import type { OwnedContext } from './http/context.js';
 import { fhirRoutes } from './http/fhir-routes.js';
@@ -23,6 +24,7 @@ export interface Gateway {
   readonly engine: Engine;
   readonly metrics: Metrics;
   readonly subscriptions: SubscriptionService;
+  readonly pipeline: EventPipeline;
   /** Stops accepting, lets requests in flight finish (bounded), then releases everything. */
   close(): Promise<void>;
 }
@@ -36,6 +38,7 @@ export async function startGateway(config: Config & { fhirUpstreamUrl: string },
   const client = new UpstreamClient(pool, config.fhirUpstreamUrl, config.upstreamAuthorization);
 
   let subscriptions: SubscriptionService | undefined;
+  let pipeline: EventPipeline | undefined;
   const server = new HttpServer(logger, metrics);
   try {
     const fhirVersion = config.fhirVersion ?? (await detectFhirVersion(client, config.upstreamWaitMs, logger));
@@ -43,6 +46,20 @@ export async function startGateway(config: Config & { fhirUpstreamUrl: string },
     subscriptions = new SubscriptionService({ engine, client, logger, fhirVersion, topicsDir: config.topicsDir, resyncIntervalMs: config.resyncIntervalMs, knownResourceTypes });
     await subscriptions.start();
     const service = subscriptions;
+    pipeline = new EventPipeline({
+      engine,
+      registry: service.registry,
+      topics: service.topics,
+      client,
+      version: fhirVersion,
+      logger,
+      metrics,
+      eventsChannel: config.eventsChannel,
+      retention: { maxLen: config.eventLogMax, maxAgeMs: config.eventLogMaxAgeMs },
+      upstreamBase: config.fhirUpstreamUrl,
+    });
+    await pipeline.start();
+    const events = pipeline;
     metrics.track('fsg_subscriptions_active', 'Active subscriptions in the registry', () => service.registry.size);
     metrics.track('fsg_topics', 'Subscription topics the gateway can evaluate', () => service.topics.all().length);
 
@@ -61,7 +78,7 @@ export async function startGateway(config: Config & { fhirUpstreamUrl: string },
 
     const baseUrl = config.publicBaseUrl ?? `http://localhost:${port}${base}`;
     const rewriter = new UrlRewriter([config.fhirUpstreamUrl, ...config.upstreamAliases], baseUrl);
-    const proxy = createProxy({ pool, upstreamBase: config.fhirUpstreamUrl, basePath: base, rewriter, maxBodyBytes: config.maxBodyBytes, metrics, logger });
+    const proxy = createProxy({ pool, upstreamBase: config.fhirUpstreamUrl, basePath: base, rewriter, maxBodyBytes: config.maxBodyBytes, metrics, logger, onWrite: (write) => events.fromProxy(write) });
     const ctx: OwnedContext = {
       pool,
       client,
@@ -88,12 +105,14 @@ export async function startGateway(config: Config & { fhirUpstreamUrl: string },
       engine,
       metrics,
       subscriptions: service,
+      pipeline: events,
       close: () =>
         (closing ??= (async () => {
           server.stopAccepting();
           const cut = await server.drain(config.shutdownTimeoutMs);
           if (cut > 0) logger.warn({ requests: cut }, 'shutdown timeout reached; closing requests still in flight');
           // Each step runs even if an earlier one fails (Redis gone, say): a stop must release everything.
+          await bestEffort(logger, 'event pipeline', () => events.close());
           await bestEffort(logger, 'subscriptions', () => service.close());
           await bestEffort(logger, 'upstream pool', () => (cut > 0 ? pool.destroy() : pool.close()));
           server.close();
@@ -103,6 +122,7 @@ export async function startGateway(config: Config & { fhirUpstreamUrl: string },
     };
   } catch (err) {
     server.close();
+    await bestEffort(logger, 'event pipeline', async () => pipeline?.close());
     await bestEffort(logger, 'subscriptions', async () => subscriptions?.close());
     await bestEffort(logger, 'upstream pool', () => pool.destroy());
     await bestEffort(logger, 'engine', () => engine.close());

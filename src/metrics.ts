@@ -26,6 +26,52 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly eventsReceived = new Counter({
+    name: 'fsg_events_received_total',
+    help: 'Resource-change events received on the events channel',
+    registers: [this.registry],
+  });
+
+  readonly eventsRejected = new Counter({
+    name: 'fsg_events_rejected_total',
+    help: 'Events dropped as invalid, by reason',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly eventsDuplicate = new Counter({
+    name: 'fsg_events_duplicate_total',
+    help: 'Events dropped because this or another replica already claimed the same event id',
+    registers: [this.registry],
+  });
+
+  readonly eventsProcessed = new Counter({
+    name: 'fsg_events_processed_total',
+    help: 'Events this replica claimed and processed, by outcome (matched, unmatched, failed, gone)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly notificationsNumbered = new Counter({
+    name: 'fsg_notifications_numbered_total',
+    help: 'Event numbers assigned (one per matched subscription per event)',
+    registers: [this.registry],
+  });
+
+  readonly eventDuration = new Histogram({
+    name: 'fsg_event_processing_seconds',
+    help: 'From claim to publication of one event (fetching, matching, numbering)',
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+
+  readonly undecidable = new Counter({
+    name: 'fsg_match_undecidable_total',
+    help: 'Triggers or filters memory could not decide (filters are then asked of the upstream)',
+    labelNames: ['what'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }

@@ -1,6 +1,7 @@
 import type { Proxy } from '../upstream/proxy.js';
 import type { OwnedContext } from './context.js';
 import type { Exchange } from './exchange.js';
+import { eventsOperation } from './events-operation.js';
 import { metadata } from './metadata.js';
 import { sendOutcome } from './respond.js';
 import { statusOperation } from './status-operation.js';
@@ -31,6 +32,7 @@ export function fhirRoutes(ctx: OwnedContext, opts: FhirRoutesOptions): (ex: Exc
   const status = statusOperation(ctx);
   const topics = topicRoutes(ctx);
   const capability = metadata(ctx);
+  const events = eventsOperation(ctx);
   const topicsAreResources = ctx.fhirVersion !== 'R4';
 
   const afterSuccess = (ex: Exchange, fn: () => void) =>
@@ -53,6 +55,7 @@ export function fhirRoutes(ctx: OwnedContext, opts: FhirRoutesOptions): (ex: Exc
       if (s.length === 1 && m === 'POST') return writes.create(ex);
       if (s.length === 2 && s[1] === '$status' && (m === 'GET' || m === 'POST')) return status.type(ex);
       if (s.length === 3 && s[2] === '$status' && (m === 'GET' || m === 'POST')) return status.instance(ex, s[1]!);
+      if (s.length === 3 && s[2] === '$events' && (m === 'GET' || m === 'POST')) return events(ex, s[1]!);
       if (s.length === 2 && !s[1]!.startsWith('$') && !s[1]!.startsWith('_')) {
         if (m === 'PUT') return writes.update(ex, s[1]!);
         if (m === 'DELETE') return writes.remove(ex, s[1]!);

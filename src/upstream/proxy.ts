@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream';
+import { pipeline, Transform } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { Dispatcher, Pool } from 'undici';
 import type { Logger } from '../log.js';
@@ -12,6 +12,25 @@ import { classify } from './errors.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from './headers.js';
 import { isRewritable, type UrlRewriter } from './rewrite.js';
 
+/** What the proxy saw of a successful write, for the event pipeline. */
+export interface SeenWrite {
+  method: 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  /** Relative to the FHIR base, without leading slash or query: 'Patient/1', '' for transactions. */
+  path: string;
+  query: string;
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  /** The upstream's answer as it sent it, when small enough to keep. */
+  body?: string;
+  /** The request body of a transaction or batch, when small enough to keep. */
+  requestBody?: string;
+  receivedAt: Date;
+}
+
+const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+/** Bodies kept for the event pipeline; larger ones are not kept and the pipeline reads the upstream. */
+const KEEP_BYTES = 4 * 1024 * 1024;
+
 export interface ProxyOptions {
   pool: Pool;
   /** Upstream FHIR base URL, e.g. http://hapi:8080/fhir */
@@ -22,6 +41,8 @@ export interface ProxyOptions {
   maxBodyBytes: number;
   metrics: Metrics;
   logger: Logger;
+  /** Called after a write the upstream accepted (2xx) has been answered. */
+  onWrite?: (write: SeenWrite) => void;
 }
 
 export type Proxy = (ex: Exchange) => void;
@@ -43,15 +64,19 @@ export function createProxy(opts: ProxyOptions): Proxy {
     }
     const withBody = hasBody(ex);
     const body = withBody ? bodyStream(ex, opts.maxBodyBytes) : undefined;
+    const relative = ex.path.slice(opts.basePath.length).replace(/^\/+|\/+$/g, '');
+    const watched = opts.onWrite !== undefined && WRITES.has(ex.method);
+    // Which entries of a transaction were deletes only the request says.
+    const requestTap = watched && relative === '' && body ? tapThrough(body) : undefined;
     const path = upstreamPath + ex.path.slice(opts.basePath.length) + (ex.query ? `?${ex.query}` : '');
-    forward(ex, path, body).catch((err: unknown) => {
+    forward(ex, path, requestTap?.stream ?? body, watched ? { relative, requestTap } : undefined).catch((err: unknown) => {
       opts.logger.error({ err, reqId: ex.requestId }, 'proxy failed unexpectedly');
       if (!ex.responded) sendOutcome(ex, 500, 'exception', 'The gateway failed to forward the request');
       else if (!ex.aborted) ex.res.close();
     });
   };
 
-  async function forward(ex: Exchange, path: string, body: Readable | undefined): Promise<void> {
+  async function forward(ex: Exchange, path: string, body: Readable | undefined, watch: { relative: string; requestTap?: Tap } | undefined): Promise<void> {
     const controller = new AbortController();
     ex.onAbort(() => controller.abort());
     const sendsBody = body !== undefined || ['POST', 'PUT', 'PATCH'].includes(ex.method);
@@ -93,6 +118,21 @@ export function createProxy(opts: ProxyOptions): Proxy {
         : (pipeline(upstream.body, opts.rewriter.stream(), () => {}) as unknown as Readable);
     }
     const headers = clientResponseHeaders(upstream.headers, (v) => opts.rewriter.header(v), drop);
+    const success = status >= 200 && status < 300;
+    const responseTap = watch && success && !encoding ? tap(upstream.body) : undefined;
+    const seen = () => {
+      if (!watch || !success || ex.aborted) return;
+      opts.onWrite!({
+        method: ex.method as SeenWrite['method'],
+        path: watch.relative,
+        query: ex.query,
+        status,
+        headers: upstream.headers,
+        body: responseTap?.text(),
+        requestBody: watch.requestTap?.text(),
+        receivedAt: new Date(),
+      });
+    };
 
     ex.responded = true;
     const noBody = ex.method === 'HEAD' || status === 204 || status === 304 || (status >= 100 && status < 200);
@@ -105,12 +145,14 @@ export function createProxy(opts: ProxyOptions): Proxy {
         else ex.res.endWithoutBody();
       });
       ex.finish(status);
+      seen();
       return;
     }
     ex.res.cork(() => writeHead(ex.res, status, headers, ex.requestId));
     try {
       await streamBody(ex, source, size);
       ex.finish(ex.aborted ? ex.status : status);
+      seen();
     } catch (err) {
       const failure = classify(err);
       opts.metrics.upstreamErrors.inc({ kind: `body-${failure.kind}` });
@@ -141,6 +183,47 @@ export function createProxy(opts: ProxyOptions): Proxy {
         return;
     }
   }
+}
+
+interface Tap {
+  /** The bytes seen, or undefined when there were more than KEEP_BYTES. */
+  text(): string | undefined;
+}
+
+function keeper(): Tap & { keep(chunk: Buffer): void } {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  return {
+    keep(chunk) {
+      size += chunk.length;
+      if (size <= KEEP_BYTES) chunks.push(chunk);
+      else chunks.length = 0;
+    },
+    text: () => (size <= KEEP_BYTES ? Buffer.concat(chunks).toString('utf8') : undefined),
+  };
+}
+
+/**
+ * Keeps a copy of a response body as it streams. Safe only when the real consumer attaches its
+ * own listener in the same tick, as the response path does.
+ */
+function tap(stream: Readable): Tap {
+  const k = keeper();
+  stream.on('data', (chunk: Buffer) => k.keep(chunk));
+  return k;
+}
+
+/** A copy of an upload on its way to undici, which starts reading it only later. */
+function tapThrough(stream: Readable): Tap & { stream: Readable } {
+  const k = keeper();
+  const through = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      k.keep(chunk);
+      cb(null, chunk);
+    },
+  });
+  pipeline(stream, through, () => {});
+  return { stream: through, text: k.text };
 }
 
 function headerValue(v: string | string[] | undefined): string | undefined {

@@ -18,15 +18,17 @@ export async function fhir<T = Record<string, unknown>>(method: string, url: str
 }
 
 export const ADMISSION = 'http://example.org/fhir/SubscriptionTopic/admission';
+export const RECORD_CHANGE = 'http://example.org/fhir/SubscriptionTopic/record-change';
+export const HIGH_VALUE = 'http://example.org/fhir/SubscriptionTopic/high-value';
 const BACKPORT = 'http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition';
 
 /** An R4 backport websocket Subscription on the test admission topic. */
-export function backportSubscription(overrides: { filter?: string; content?: string; status?: string; heartbeat?: number; payload?: string; channelType?: string } = {}): Record<string, unknown> {
+export function backportSubscription(overrides: { topic?: string; filter?: string; content?: string; status?: string; heartbeat?: number; payload?: string; channelType?: string } = {}): Record<string, unknown> {
   return {
     resourceType: 'Subscription',
     status: overrides.status ?? 'requested',
     reason: 'test',
-    criteria: ADMISSION,
+    criteria: overrides.topic ?? ADMISSION,
     ...(overrides.filter ? { _criteria: { extension: [{ url: `${BACKPORT}/backport-filter-criteria`, valueString: overrides.filter }] } } : {}),
     channel: {
       ...(overrides.heartbeat ? { extension: [{ url: `${BACKPORT}/backport-heartbeat-period`, valueUnsignedInt: overrides.heartbeat }] } : {}),

@@ -1,0 +1,36 @@
+// What the pipeline publishes once per numbered event, for the WebSocket channel to render and send:
+// the event (its resource once) and every (subscription, number) it matched, so one message
+// serves a fan-out of any size.
+import type { FhirResource, Interaction } from './event.js';
+
+export const DELIVERY_CHANNEL = 'deliveries';
+
+export interface DeliveredEvent {
+  eventId: string;
+  interaction: Interaction;
+  reference: string;
+  versionId?: string;
+  timestamp: string;
+  /** The focus resource (the current version; for delete, absent). */
+  resource?: FhirResource;
+}
+
+export interface DeliveryMessage {
+  event: DeliveredEvent;
+  /** [subscription id, event number] pairs. */
+  matches: Array<[string, number]>;
+}
+
+/** One entry of a subscription's event log: enough to answer $events without the stored body. */
+export interface LoggedEvent {
+  /** event id: the key of the stored body */
+  e: string;
+  /** focus reference */
+  r: string;
+  i: Interaction;
+  v?: string;
+  /** timestamp */
+  t: string;
+}
+
+export const eventBodyKey = (eventId: string) => `event:body:${eventId}`;
