@@ -1,5 +1,6 @@
 import type { Pool } from 'undici';
 import type { FhirVersion } from '../config.js';
+import type { BindingTokens } from '../channels/tokens.js';
 import type { Engine } from '../engine/engine.js';
 import type { Logger } from '../log.js';
 import type { SubscriptionRegistry } from '../subscriptions/registry.js';
@@ -17,6 +18,8 @@ export interface OwnedContext {
   registry: SubscriptionRegistry;
   topics: TopicRegistry;
   engine: Engine;
+  /** Issues and revokes WebSocket binding tokens ($get-ws-binding-token). */
+  tokens: BindingTokens;
   fhirVersion: FhirVersion;
   publicBaseUrl: string;
   wsUrl: string;

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -87,5 +88,67 @@ describe('config', () => {
     expect(error({ CONFIG_FILE: file({ port: 'x' }) })).to.match(/^port must be an integer/);
     expect(error({ CONFIG_FILE: file({ tokenSecret: SECRET, redis: { cluster: { nodes: [{ host: 'c1', port: 0 }] } } }) })).to.match(/^redis\.cluster\.nodes\[0\]\.port must be an integer/);
     expect(error({ CONFIG_FILE: file({ tokenSecret: SECRET, redis: { url: 'redis://a', cluster: { nodes: [{ host: 'c', port: 1 }] } } }) })).to.match(/^redis must set only one of url, sentinel, cluster/);
+  });
+  describe('binding-token keys', () => {
+    const pem = (text: string) => file(text);
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+    const ec = generateKeyPairSync('ec', { namedCurve: 'prime256v1', privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+    const otherEc = generateKeyPairSync('ec', { namedCurve: 'prime256v1', privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+    const p384 = generateKeyPairSync('ec', { namedCurve: 'secp384r1', privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+    const files = (pair: { privateKey: string; publicKey: string }) => ({ TOKEN_PRIVATE_KEY_FILE: pem(pair.privateKey), TOKEN_PUBLIC_KEY_FILE: pem(pair.publicKey) });
+
+    it('defaults to HS256, a one-hour lifetime and no secret (the gateway makes one for a lone process)', () => {
+      const c = loadConfig({ CONFIG_FILE: file({}) });
+      expect(c.tokenAlgorithm).to.equal('HS256');
+      expect(c.tokenLifetimeSeconds).to.equal(3600);
+      expect(c.tokenSecret).to.equal(undefined);
+      expect(c.tokenPrivateKey).to.equal(undefined);
+    });
+
+    it('reads the lifetime from TOKEN_LIFETIME_SECONDS or tokenLifetimeSeconds', () => {
+      expect(loadConfig({ CONFIG_FILE: file({ tokenLifetimeSeconds: 600 }) }).tokenLifetimeSeconds).to.equal(600);
+      expect(loadConfig({ CONFIG_FILE: file({ tokenLifetimeSeconds: 600 }), TOKEN_LIFETIME_SECONDS: '120' }).tokenLifetimeSeconds).to.equal(120);
+    });
+
+    it('reads an RS256 or ES256 key pair at load, and it satisfies Redis without TOKEN_SECRET', () => {
+      const r = loadConfig({ CONFIG_FILE: file({}), TOKEN_ALGORITHM: 'RS256', REDIS_URL: 'redis://r:6379', ...files(rsa) });
+      expect(r.tokenAlgorithm).to.equal('RS256');
+      expect(r.tokenPrivateKey).to.equal(rsa.privateKey);
+      expect(r.tokenPublicKey).to.equal(rsa.publicKey);
+      const e = loadConfig({ CONFIG_FILE: file({ tokenAlgorithm: 'ES256', tokenPrivateKeyFile: pem(ec.privateKey), tokenPublicKeyFile: pem(ec.publicKey) }) });
+      expect(e.tokenAlgorithm).to.equal('ES256');
+      expect(e.tokenPublicKey).to.equal(ec.publicKey);
+    });
+
+    const cases: Array<[string, () => Record<string, string>, RegExp]> = [
+      ['an unknown algorithm', () => ({ TOKEN_ALGORITHM: 'none' }), /^TOKEN_ALGORITHM must be one of HS256, RS256, ES256 \(got "none"\)$/],
+      ['a lifetime below a minute', () => ({ TOKEN_LIFETIME_SECONDS: '59' }), /^TOKEN_LIFETIME_SECONDS must be an integer from 60 to 86400/],
+      ['a lifetime above a day', () => ({ TOKEN_LIFETIME_SECONDS: '86401' }), /^TOKEN_LIFETIME_SECONDS must be an integer from 60 to 86400/],
+      ['RS256 without a private key file', () => ({ TOKEN_ALGORITHM: 'RS256', TOKEN_PUBLIC_KEY_FILE: pem(rsa.publicKey) }), /^TOKEN_PRIVATE_KEY_FILE is required when TOKEN_ALGORITHM is RS256$/],
+      ['ES256 without a public key file', () => ({ TOKEN_ALGORITHM: 'ES256', TOKEN_PRIVATE_KEY_FILE: pem(ec.privateKey) }), /^TOKEN_PUBLIC_KEY_FILE is required when TOKEN_ALGORITHM is ES256$/],
+      ['a key file that does not exist', () => ({ TOKEN_ALGORITHM: 'RS256', TOKEN_PRIVATE_KEY_FILE: '/nonexistent/key.pem', TOKEN_PUBLIC_KEY_FILE: pem(rsa.publicKey) }), /^TOKEN_PRIVATE_KEY_FILE cannot be read/],
+      ['a key file that is not PEM', () => ({ TOKEN_ALGORITHM: 'RS256', TOKEN_PRIVATE_KEY_FILE: pem('not a key'), TOKEN_PUBLIC_KEY_FILE: pem(rsa.publicKey) }), /^TOKEN_PRIVATE_KEY_FILE does not hold a PEM private key/],
+      ['a private key given as the public key', () => ({ TOKEN_ALGORITHM: 'RS256', TOKEN_PRIVATE_KEY_FILE: pem(rsa.privateKey), TOKEN_PUBLIC_KEY_FILE: pem(rsa.privateKey) }), /^TOKEN_PUBLIC_KEY_FILE does not hold a PEM public key/],
+      ['an EC key for RS256', () => ({ TOKEN_ALGORITHM: 'RS256', ...files(ec) }), /^TOKEN_PRIVATE_KEY_FILE must hold an RSA key/],
+      ['a P-384 key for ES256', () => ({ TOKEN_ALGORITHM: 'ES256', ...files(p384) }), /^TOKEN_PRIVATE_KEY_FILE must hold an EC P-256 key for ES256/],
+      ['keys that are not a pair', () => ({ TOKEN_ALGORITHM: 'ES256', TOKEN_PRIVATE_KEY_FILE: pem(ec.privateKey), TOKEN_PUBLIC_KEY_FILE: pem(otherEc.publicKey) }), /^TOKEN_PUBLIC_KEY_FILE does not match TOKEN_PRIVATE_KEY_FILE/],
+      ['key files with HS256', () => ({ TOKEN_SECRET: SECRET, ...files(rsa) }), /^TOKEN_ALGORITHM must be RS256 or ES256 when TOKEN_PRIVATE_KEY_FILE is set/],
+      ['a secret with RS256', () => ({ TOKEN_ALGORITHM: 'RS256', TOKEN_SECRET: SECRET, ...files(rsa) }), /^TOKEN_SECRET is only used with TOKEN_ALGORITHM HS256/],
+      ['Redis with HS256 and no secret', () => ({ TOKEN_ALGORITHM: 'HS256', REDIS_URL: 'redis://r:6379' }), /^TOKEN_SECRET is required when Redis is configured/],
+    ];
+    for (const [what, env, expected] of cases) {
+      it(`rejects ${what} with one line naming the key`, () => {
+        expect(error({ CONFIG_FILE: file({}), ...env() })).to.match(expected);
+      });
+    }
+
+    it('names the file key when the value came from the config file', () => {
+      expect(error({ CONFIG_FILE: file({ tokenAlgorithm: 'ES256', tokenPrivateKeyFile: '/nonexistent/key.pem', tokenPublicKeyFile: pem(ec.publicKey) }) })).to.match(/^tokenPrivateKeyFile cannot be read/);
+    });
+
+    it('never puts key material in an error', () => {
+      const message = error({ CONFIG_FILE: file({}), TOKEN_ALGORITHM: 'ES256', TOKEN_PRIVATE_KEY_FILE: pem(ec.privateKey), TOKEN_PUBLIC_KEY_FILE: pem(otherEc.publicKey) });
+      expect(message).not.to.include('BEGIN');
+    });
   });
 });
