@@ -1,6 +1,9 @@
+import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 
 export type FhirVersion = 'R4' | 'R4B' | 'R5';
+
+export type TokenAlgorithm = 'HS256' | 'RS256' | 'ES256';
 
 export interface RedisNode {
   host: string;
@@ -31,6 +34,14 @@ export interface Config {
   resyncIntervalMs: number;
   /** How long start-up waits for the upstream to answer metadata before giving up. */
   upstreamWaitMs: number;
+  wsMaxFrameBytes: number;
+  wsMaxBufferedBytes: number;
+  wsMaxBindingsPerSocket: number;
+  wsMaxConnections: number;
+  wsIdleTimeoutSeconds: number;
+  wsMaxBadFrames: number;
+  /** A websocket subscription with no binding for this long is turned off. */
+  abandonedSubscriptionMs: number;
   /** Event log retention per subscription: at most this many events... */
   eventLogMax: number;
   /** ...and none older than this. Also how long an event's body is kept. */
@@ -39,7 +50,16 @@ export interface Config {
   fhirVersion?: FhirVersion;
   redis?: RedisConfig;
   eventsChannel: string;
+  /** HS256 signs binding tokens with tokenSecret; RS256/ES256 with the key files. */
+  tokenAlgorithm: TokenAlgorithm;
   tokenSecret?: string;
+  tokenPrivateKeyFile?: string;
+  tokenPublicKeyFile?: string;
+  /** PEM text of the key files, read at load (RS256/ES256 only). */
+  tokenPrivateKey?: string;
+  tokenPublicKey?: string;
+  /** How long a binding token from $get-ws-binding-token is valid. */
+  tokenLifetimeSeconds: number;
   logLevel: string;
   upstreamTimeoutMs: number;
   upstreamConnections: number;
@@ -154,11 +174,22 @@ const KEYS = {
   resyncIntervalMs: { env: 'RESYNC_INTERVAL_MS', parse: int(1000, 86_400_000) },
   upstreamWaitMs: { env: 'UPSTREAM_WAIT_MS', parse: int(0, 3_600_000) },
   eventLogMax: { env: 'EVENT_LOG_MAX', parse: int(1, 1_000_000) },
+  wsMaxFrameBytes: { env: 'WS_MAX_FRAME_BYTES', parse: int(1024, 16 * 1024 * 1024) },
+  wsMaxBufferedBytes: { env: 'WS_MAX_BUFFERED_BYTES', parse: int(64 * 1024, 1024 * 1024 * 1024) },
+  wsMaxBindingsPerSocket: { env: 'WS_MAX_BINDINGS_PER_SOCKET', parse: int(1, 100_000) },
+  wsMaxConnections: { env: 'WS_MAX_CONNECTIONS', parse: int(1, 10_000_000) },
+  wsIdleTimeoutSeconds: { env: 'WS_IDLE_TIMEOUT_SECONDS', parse: int(8, 3600) },
+  wsMaxBadFrames: { env: 'WS_MAX_BAD_FRAMES', parse: int(1, 1000) },
+  abandonedSubscriptionMs: { env: 'ABANDONED_SUBSCRIPTION_MS', parse: int(1000, 365 * 86_400_000) },
   eventLogMaxAgeMs: { env: 'EVENT_LOG_MAX_AGE_MS', parse: int(1000, 365 * 86_400_000) },
   fhirBasePath: { env: 'FHIR_BASE_PATH', parse: basePath },
   fhirVersion: { env: 'FHIR_VERSION', parse: oneOf<FhirVersion>('R4', 'R4B', 'R5') },
   eventsChannel: { env: 'EVENTS_CHANNEL', parse: str },
   tokenSecret: { env: 'TOKEN_SECRET', parse: str },
+  tokenAlgorithm: { env: 'TOKEN_ALGORITHM', parse: oneOf<TokenAlgorithm>('HS256', 'RS256', 'ES256') },
+  tokenPrivateKeyFile: { env: 'TOKEN_PRIVATE_KEY_FILE', parse: str },
+  tokenPublicKeyFile: { env: 'TOKEN_PUBLIC_KEY_FILE', parse: str },
+  tokenLifetimeSeconds: { env: 'TOKEN_LIFETIME_SECONDS', parse: int(60, 86_400) },
   logLevel: { env: 'LOG_LEVEL', parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent') },
   upstreamTimeoutMs: { env: 'UPSTREAM_TIMEOUT_MS', parse: int(100, 3_600_000) },
   upstreamConnections: { env: 'UPSTREAM_CONNECTIONS', parse: int(1, 10_000) },
@@ -177,8 +208,17 @@ const DEFAULTS = {
   resyncIntervalMs: 60_000,
   upstreamWaitMs: 30_000,
   eventLogMax: 1000,
+  wsMaxFrameBytes: 64 * 1024,
+  wsMaxBufferedBytes: 4 * 1024 * 1024,
+  wsMaxBindingsPerSocket: 100,
+  wsMaxConnections: 50_000,
+  wsIdleTimeoutSeconds: 120,
+  wsMaxBadFrames: 5,
+  abandonedSubscriptionMs: 24 * 3_600_000,
   eventLogMaxAgeMs: 24 * 3_600_000,
   eventsChannel: 'fhir:resource-changes',
+  tokenAlgorithm: 'HS256',
+  tokenLifetimeSeconds: 3600,
   logLevel: 'info',
   upstreamTimeoutMs: 30_000,
   upstreamConnections: 64,
@@ -209,10 +249,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const file = readFile(explicitFile ? env.CONFIG_FILE! : 'config/default.json', explicitFile);
 
   const values: Partial<Record<ScalarKey, unknown>> = { ...DEFAULTS };
+  // The name each value was given under (file key or environment variable), for later errors.
+  const label = (name: ScalarKey): string => labels.get(name) ?? KEYS[name].env ?? name;
+  const labels = new Map<ScalarKey, string>();
   for (const [name, key] of Object.entries(KEYS) as [ScalarKey, Key<unknown>][]) {
-    if (file[name] !== undefined && file[name] !== null) values[name] = key.parse(file[name], name);
+    if (file[name] !== undefined && file[name] !== null) {
+      values[name] = key.parse(file[name], name);
+      labels.set(name, name);
+    }
     const fromEnv = key.env ? env[key.env] : undefined;
-    if (fromEnv !== undefined && fromEnv !== '') values[name] = key.parse(fromEnv, key.env!);
+    if (fromEnv !== undefined && fromEnv !== '') {
+      values[name] = key.parse(fromEnv, key.env!);
+      labels.set(name, key.env!);
+    }
   }
 
   let redis = file.redis === undefined || file.redis === null ? undefined : redisFromFile(file.redis);
@@ -222,13 +271,66 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
   const config = values as unknown as Config;
   config.redis = redis;
-  // Several replicas must verify each other's binding tokens, so a per-process random key only
-  // works for a lone replica.
-  if (config.redis && !config.tokenSecret) {
-    throw new ConfigError('TOKEN_SECRET is required when Redis is configured (replicas must share the binding-token key)');
-  }
-  if (config.tokenSecret && config.tokenSecret.length < 32) {
-    fail('TOKEN_SECRET', 'must be at least 32 characters', '[redacted]');
-  }
+  tokenKeys(config, label);
   return config;
+}
+
+/**
+ * Binding-token keys. HS256 uses TOKEN_SECRET; RS256/ES256 use a PEM key pair read here, so a
+ * bad file stops the start with its name. Several replicas must verify each other's tokens, so a
+ * per-process random secret (what the gateway makes when nothing is set) only works for a lone
+ * replica on the memory engine.
+ */
+function tokenKeys(config: Config, label: (name: ScalarKey) => string): void {
+  const files = (['tokenPrivateKeyFile', 'tokenPublicKeyFile'] as const).filter((k) => config[k] !== undefined);
+  if (config.tokenAlgorithm === 'HS256') {
+    if (files.length > 0) fail(label('tokenAlgorithm'), `must be RS256 or ES256 when ${label(files[0]!)} is set`, config.tokenAlgorithm);
+    if (config.redis && !config.tokenSecret) {
+      throw new ConfigError('TOKEN_SECRET is required when Redis is configured (replicas must share the binding-token key), or set TOKEN_ALGORITHM to RS256 or ES256 with TOKEN_PRIVATE_KEY_FILE and TOKEN_PUBLIC_KEY_FILE');
+    }
+    if (config.tokenSecret && config.tokenSecret.length < 32) {
+      fail(label('tokenSecret'), 'must be at least 32 characters', '[redacted]');
+    }
+    return;
+  }
+  if (config.tokenSecret) fail(label('tokenSecret'), `is only used with TOKEN_ALGORITHM HS256, not ${config.tokenAlgorithm}: remove it`, '[redacted]');
+  for (const k of ['tokenPrivateKeyFile', 'tokenPublicKeyFile'] as const) {
+    if (config[k] === undefined) throw new ConfigError(`${label(k)} is required when ${label('tokenAlgorithm')} is ${config.tokenAlgorithm}`);
+  }
+  const read = (k: 'tokenPrivateKeyFile' | 'tokenPublicKeyFile'): string => {
+    try {
+      return readFileSync(config[k]!, 'utf8');
+    } catch (err) {
+      return fail(label(k), `cannot be read: ${(err as Error).message.split('\n')[0]}`, config[k]);
+    }
+  };
+  const privatePem = read('tokenPrivateKeyFile');
+  const publicPem = read('tokenPublicKeyFile');
+  const keyOf = (k: 'tokenPrivateKeyFile' | 'tokenPublicKeyFile', make: () => KeyObject): KeyObject => {
+    let key: KeyObject;
+    try {
+      key = make();
+    } catch {
+      return fail(label(k), `does not hold a PEM ${k === 'tokenPrivateKeyFile' ? 'private' : 'public'} key`, config[k]);
+    }
+    const expected = config.tokenAlgorithm === 'RS256' ? 'an RSA key' : 'an EC P-256 key';
+    const fits =
+      config.tokenAlgorithm === 'RS256'
+        ? key.asymmetricKeyType === 'rsa' && (key.asymmetricKeyDetails?.modulusLength ?? 0) >= 2048
+        : key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1';
+    if (!fits) fail(label(k), `must hold ${expected}${config.tokenAlgorithm === 'RS256' ? ' of at least 2048 bits' : ''} for ${config.tokenAlgorithm}`, config[k]);
+    return key;
+  };
+  const privateKey = keyOf('tokenPrivateKeyFile', () => createPrivateKey(privatePem));
+  // A private key file would also yield a public key; insist on a public one so the pair is explicit.
+  const publicKey = keyOf('tokenPublicKeyFile', () => {
+    if (/PRIVATE KEY/.test(publicPem)) throw new Error('private');
+    return createPublicKey(publicPem);
+  });
+  const probe = Buffer.from('fhir-subscription-gateway key check');
+  if (!verify('sha256', probe, publicKey, sign('sha256', probe, privateKey))) {
+    fail(label('tokenPublicKeyFile'), `does not match ${label('tokenPrivateKeyFile')}`, config.tokenPublicKeyFile);
+  }
+  config.tokenPrivateKey = privatePem;
+  config.tokenPublicKey = publicPem;
 }

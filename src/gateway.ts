@@ -1,3 +1,6 @@
+import { BindingTokens, bindingTokenKeys } from './channels/tokens.js';
+import { WebSocketChannel } from './channels/websocket.js';
+import { AbandonedSubscriptionReaper } from './subscriptions/reaper.js';
 import type { Config, FhirVersion, RedisConfig } from './config.js';
 import { createEngine, type EngineOptions } from './engine/index.js';
 import type { Engine } from './engine/engine.js';
@@ -25,6 +28,7 @@ export interface Gateway {
   readonly metrics: Metrics;
   readonly subscriptions: SubscriptionService;
   readonly pipeline: EventPipeline;
+  readonly tokens: BindingTokens;
   /** Stops accepting, lets requests in flight finish (bounded), then releases everything. */
   close(): Promise<void>;
 }
@@ -44,6 +48,12 @@ export async function startGateway(config: Config & { fhirUpstreamUrl: string },
     const fhirVersion = config.fhirVersion ?? (await detectFhirVersion(client, config.upstreamWaitMs, logger));
     const knownResourceTypes = resourceTypes(fhirVersion);
     subscriptions = new SubscriptionService({ engine, client, logger, fhirVersion, topicsDir: config.topicsDir, resyncIntervalMs: config.resyncIntervalMs, knownResourceTypes });
+    const tokens = new BindingTokens({ engine, keys: bindingTokenKeys(config, logger), lifetimeSeconds: config.tokenLifetimeSeconds, issuer: config.publicBaseUrl ?? 'fhir-subscription-gateway', logger });
+    // Before start, so removals found by the first rebuild revoke too. Every replica hears each
+    // removal and revokes; revoking is idempotent.
+    subscriptions.registry.onChange((change) => {
+      if (change.op === 'remove') tokens.revokeSubscription(change.id).catch((err: unknown) => logger.warn({ err, subscription: change.id }, 'could not revoke the binding tokens of a removed subscription'));
+    });
     await subscriptions.start();
     const service = subscriptions;
     pipeline = new EventPipeline({
@@ -74,10 +84,31 @@ export async function startGateway(config: Config & { fhirUpstreamUrl: string },
       .route('get', '/metrics', 'metrics', metricsHandler(metrics))
       .route('any', base, 'fhir', fhir)
       .route('any', `${base}/*`, 'fhir', fhir);
+    const reaper = new AbandonedSubscriptionReaper({ engine, registry: service.registry, client, logger, abandonedAfterMs: config.abandonedSubscriptionMs });
+    const channel = new WebSocketChannel({
+      engine,
+      registry: service.registry,
+      tokens,
+      metrics,
+      logger,
+      limits: {
+        maxFrameBytes: config.wsMaxFrameBytes,
+        maxBufferedBytes: config.wsMaxBufferedBytes,
+        maxBindingsPerSocket: config.wsMaxBindingsPerSocket,
+        maxConnections: config.wsMaxConnections,
+        idleTimeoutSeconds: config.wsIdleTimeoutSeconds,
+        maxBadFrames: config.wsMaxBadFrames,
+      },
+      presence: { intervalMs: reaper.presenceIntervalMs, report: (ids) => reaper.markBound(ids) },
+    });
+    channel.register(server.app);
+    await channel.start();
+    reaper.start();
     const port = await server.listen(config.host, config.port);
 
     const baseUrl = config.publicBaseUrl ?? `http://localhost:${port}${base}`;
     const rewriter = new UrlRewriter([config.fhirUpstreamUrl, ...config.upstreamAliases], baseUrl);
+    channel.ready(baseUrl, rewriter);
     const proxy = createProxy({ pool, upstreamBase: config.fhirUpstreamUrl, basePath: base, rewriter, maxBodyBytes: config.maxBodyBytes, metrics, logger, onWrite: (write) => events.fromProxy(write) });
     const ctx: OwnedContext = {
       pool,
@@ -87,6 +118,7 @@ export async function startGateway(config: Config & { fhirUpstreamUrl: string },
       registry: service.registry,
       topics: service.topics,
       engine,
+      tokens,
       fhirVersion,
       publicBaseUrl: baseUrl,
       wsUrl: config.publicWsUrl ?? defaultWsUrl(baseUrl),
@@ -106,9 +138,12 @@ export async function startGateway(config: Config & { fhirUpstreamUrl: string },
       metrics,
       subscriptions: service,
       pipeline: events,
+      tokens,
       close: () =>
         (closing ??= (async () => {
           server.stopAccepting();
+          reaper.stop();
+          await bestEffort(logger, 'websocket channel', () => channel.close());
           const cut = await server.drain(config.shutdownTimeoutMs);
           if (cut > 0) logger.warn({ requests: cut }, 'shutdown timeout reached; closing requests still in flight');
           // Each step runs even if an earlier one fails (Redis gone, say): a stop must release everything.

@@ -72,6 +72,37 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly websocketBinds = new Counter({
+    name: 'fsg_websocket_binds_total',
+    help: 'Subscriptions bound to a socket',
+    registers: [this.registry],
+  });
+
+  readonly websocketRejected = new Counter({
+    name: 'fsg_websocket_rejected_total',
+    help: 'Connections refused and binding tokens rejected, by reason',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly notificationsSent = new Counter({
+    name: 'fsg_notifications_sent_total',
+    help: 'Event notifications sent on sockets of this replica',
+    registers: [this.registry],
+  });
+
+  readonly heartbeatsSent = new Counter({
+    name: 'fsg_heartbeats_sent_total',
+    help: 'Heartbeat notifications sent on sockets of this replica',
+    registers: [this.registry],
+  });
+
+  readonly slowConsumers = new Counter({
+    name: 'fsg_websocket_slow_consumers_total',
+    help: 'Sockets closed because they did not read their notifications fast enough',
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }

@@ -1,5 +1,6 @@
 import type { Proxy } from '../upstream/proxy.js';
 import type { OwnedContext } from './context.js';
+import { bindingTokenOperation } from './binding-token-operation.js';
 import type { Exchange } from './exchange.js';
 import { eventsOperation } from './events-operation.js';
 import { metadata } from './metadata.js';
@@ -33,6 +34,7 @@ export function fhirRoutes(ctx: OwnedContext, opts: FhirRoutesOptions): (ex: Exc
   const topics = topicRoutes(ctx);
   const capability = metadata(ctx);
   const events = eventsOperation(ctx);
+  const bindingToken = bindingTokenOperation(ctx);
   const topicsAreResources = ctx.fhirVersion !== 'R4';
 
   const afterSuccess = (ex: Exchange, fn: () => void) =>
@@ -56,6 +58,8 @@ export function fhirRoutes(ctx: OwnedContext, opts: FhirRoutesOptions): (ex: Exc
       if (s.length === 2 && s[1] === '$status' && (m === 'GET' || m === 'POST')) return status.type(ex);
       if (s.length === 3 && s[2] === '$status' && (m === 'GET' || m === 'POST')) return status.instance(ex, s[1]!);
       if (s.length === 3 && s[2] === '$events' && (m === 'GET' || m === 'POST')) return events(ex, s[1]!);
+      if (s.length === 2 && s[1] === '$get-ws-binding-token' && (m === 'GET' || m === 'POST')) return bindingToken.type(ex);
+      if (s.length === 3 && s[2] === '$get-ws-binding-token' && (m === 'GET' || m === 'POST')) return bindingToken.instance(ex, s[1]!);
       if (s.length === 2 && !s[1]!.startsWith('$') && !s[1]!.startsWith('_')) {
         if (m === 'PUT') return writes.update(ex, s[1]!);
         if (m === 'DELETE') return writes.remove(ex, s[1]!);

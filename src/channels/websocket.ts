@@ -1,0 +1,398 @@
+import uWS, { type TemplatedApp, type WebSocket } from 'uWebSockets.js';
+import type { Engine, Unsubscribe } from '../engine/engine.js';
+import { DELIVERY_CHANNEL, eventBodyKey, type DeliveredEvent, type DeliveryMessage, type LoggedEvent } from '../events/delivery.js';
+import { outcome } from '../fhir/operation-outcome.js';
+import { renderNotification, type NotificationEventInput } from '../fhir/notification.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import { eventCounterKey, eventLogKey } from '../subscriptions/keys.js';
+import type { ActiveSubscription, RegistryChange, SubscriptionRegistry } from '../subscriptions/registry.js';
+import type { UrlRewriter } from '../upstream/rewrite.js';
+import { parseFrame, type Dialect } from './frames.js';
+import { TimerWheel } from './timer-wheel.js';
+import { TokenRejected, type BindingTokens } from './tokens.js';
+
+export interface WebSocketLimits {
+  /** Largest inbound frame, bytes. */
+  maxFrameBytes: number;
+  /** Outbound bytes a socket may have queued before it is closed as a slow consumer. */
+  maxBufferedBytes: number;
+  maxBindingsPerSocket: number;
+  maxConnections: number;
+  /** Seconds without traffic before uWS closes a socket (it pings before that). */
+  idleTimeoutSeconds: number;
+  /** Bad frames a socket may send before it is closed with 1008. */
+  maxBadFrames: number;
+}
+
+export interface WebSocketChannelOptions {
+  engine: Engine;
+  registry: SubscriptionRegistry;
+  tokens: BindingTokens;
+  metrics: Metrics;
+  logger: Logger;
+  limits: WebSocketLimits;
+  /** Tells the rest of the deployment, every intervalMs, which subscriptions are bound here. */
+  presence?: { intervalMs: number; report: (ids: string[]) => Promise<void> };
+}
+
+interface Binding {
+  jti: string;
+  expiresAt: number;
+  /** Highest event number sent on this socket, so replay and live delivery never repeat one. */
+  lastSent: number;
+  /** Live events that arrived while the log was being replayed, sent after it. */
+  pending?: Array<{ event: DeliveredEvent; number: number }>;
+}
+
+interface SocketState {
+  id: number;
+  dialect: Dialect;
+  bindings: Map<string, Binding>;
+  badFrames: number;
+  closed: boolean;
+}
+
+type Socket = WebSocket<SocketState>;
+
+const REPLAY_LIMIT = 1000;
+
+/**
+ * The WebSocket channel: binding with tokens, handshakes, replay from the event log, live
+ * notifications rendered once per subscription and dialect per replica, heartbeats, revocation.
+ */
+export class WebSocketChannel {
+  private readonly bySubscription = new Map<string, Set<Socket>>();
+  private readonly sockets = new Set<Socket>();
+  /** uWS throws on any access to a closed socket, its user data included: state lives here too. */
+  private readonly states = new WeakMap<Socket, SocketState>();
+  private readonly wheel = new TimerWheel();
+  private unsubscribe: Unsubscribe | undefined;
+  private nextId = 1;
+  private closing = false;
+  private presenceTimer: NodeJS.Timeout | undefined;
+  // Known once the gateway listens (the public URL may depend on the port); no socket exists before.
+  private publicBaseUrl = '';
+  private rewriter!: UrlRewriter;
+
+  constructor(private readonly opts: WebSocketChannelOptions) {}
+
+  ready(publicBaseUrl: string, rewriter: UrlRewriter): void {
+    this.publicBaseUrl = publicBaseUrl;
+    this.rewriter = rewriter;
+  }
+
+  /** Routes: /ws speaks the spec dialect, /ws/subscriptions-r4 Medplum's. */
+  register(app: TemplatedApp): void {
+    app.ws<SocketState>('/ws', this.behavior('spec'));
+    app.ws<SocketState>('/ws/subscriptions-r4', this.behavior('medplum'));
+  }
+
+  async start(): Promise<void> {
+    this.unsubscribe = await this.opts.engine.subscribe(DELIVERY_CHANNEL, (message) => this.deliver(message));
+    this.opts.registry.onChange((change) => this.onRegistryChange(change));
+    this.opts.metrics.track('fsg_websocket_connections', 'Open notification sockets on this replica', () => this.sockets.size);
+    const presence = this.opts.presence;
+    if (presence) {
+      this.presenceTimer = setInterval(() => {
+        if (this.bySubscription.size) presence.report([...this.bySubscription.keys()]).catch((err: unknown) => this.opts.logger.warn({ err }, 'could not report bound subscriptions'));
+      }, presence.intervalMs);
+      this.presenceTimer.unref();
+    }
+    this.opts.metrics.track('fsg_websocket_bindings', 'Subscription bindings on this replica', () => [...this.bySubscription.values()].reduce((n, s) => n + s.size, 0));
+  }
+
+  /** Ends every socket with 1001 (going away): clients reconnect to another replica. */
+  async close(): Promise<void> {
+    this.closing = true;
+    this.wheel.stop();
+    clearInterval(this.presenceTimer);
+    for (const ws of [...this.sockets]) this.end(ws, 1001, 'server shutting down');
+    if (this.opts.engine.isReady()) await this.unsubscribe?.().catch(() => undefined);
+  }
+
+  private behavior(dialect: Dialect): uWS.WebSocketBehavior<SocketState> {
+    const { limits } = this.opts;
+    return {
+      maxPayloadLength: limits.maxFrameBytes,
+      idleTimeout: limits.idleTimeoutSeconds,
+      sendPingsAutomatically: true,
+      // Above this uWS drops sends; we notice the drop and close the socket ourselves.
+      maxBackpressure: limits.maxBufferedBytes,
+      closeOnBackpressureLimit: false,
+      upgrade: (res, req, context) => {
+        const key = req.getHeader('sec-websocket-key');
+        const protocol = req.getHeader('sec-websocket-protocol');
+        const extensions = req.getHeader('sec-websocket-extensions');
+        if (this.closing || this.sockets.size >= limits.maxConnections) {
+          this.opts.metrics.websocketRejected.inc({ reason: this.closing ? 'shutting-down' : 'too-many-connections' });
+          res.writeStatus('503 Service Unavailable').writeHeader('Content-Type', 'application/fhir+json').end(JSON.stringify(outcome('throttled', 'Too many WebSocket connections on this replica; retry later')));
+          return;
+        }
+        res.upgrade<SocketState>({ id: this.nextId++, dialect, bindings: new Map(), badFrames: 0, closed: false }, key, protocol, extensions, context);
+      },
+      open: (ws) => {
+        this.states.set(ws, ws.getUserData());
+        this.sockets.add(ws);
+      },
+      message: (ws, message, isBinary) => {
+        const text = isBinary ? '' : Buffer.from(message).toString('utf8');
+        void this.receive(ws, text, isBinary).catch((err: unknown) => this.opts.logger.error({ err }, 'websocket message handling failed'));
+      },
+      close: (ws) => {
+        const state = this.state(ws);
+        state.closed = true;
+        this.sockets.delete(ws);
+        for (const id of state.bindings.keys()) this.unbindLocal(ws, id);
+      },
+    };
+  }
+
+  private async receive(ws: Socket, text: string, isBinary: boolean): Promise<void> {
+    const state = this.state(ws);
+    const frame = isBinary ? ({ kind: 'invalid', dialect: state.dialect, reason: 'binary frames are not understood; send text' } as const) : parseFrame(text, state.dialect);
+    if (frame.dialect === 'medplum') state.dialect = 'medplum';
+    switch (frame.kind) {
+      case 'ping':
+        this.send(ws, '{"type":"pong"}');
+        return;
+      case 'invalid':
+        this.badFrame(ws, frame.reason);
+        return;
+      case 'unbind': {
+        const claims = await this.verify(ws, frame.token);
+        if (!claims) return;
+        for (const id of claims.subscriptions) {
+          if (state.bindings.get(id)?.jti === claims.jti) this.unbindLocal(ws, id);
+        }
+        return;
+      }
+      case 'bind':
+        await this.bind(ws, frame.token, frame.eventsSince);
+    }
+  }
+
+  private async bind(ws: Socket, token: string, eventsSince: number | undefined): Promise<void> {
+    const state = this.state(ws);
+    const claims = await this.verify(ws, token);
+    if (!claims || state.closed) return;
+    const fresh = claims.subscriptions.filter((id) => !state.bindings.has(id)).length;
+    if (state.bindings.size + fresh > this.opts.limits.maxBindingsPerSocket) {
+      this.badFrame(ws, `a socket may bind at most ${this.opts.limits.maxBindingsPerSocket} subscriptions`);
+      return;
+    }
+    for (const id of claims.subscriptions) {
+      const sub = this.opts.registry.get(id);
+      if (!sub) {
+        this.sendOutcome(ws, 'not-found', `Subscription/${id} is not active; it cannot be bound`, id);
+        continue;
+      }
+      const existing = state.bindings.get(id);
+      // Binding a fresh token for a bound subscription renews it in place: no gap, no repeat.
+      const binding: Binding = existing ?? { jti: claims.jti, expiresAt: 0, lastSent: 0 };
+      binding.jti = claims.jti;
+      binding.expiresAt = claims.expiresAt.getTime();
+      if (!existing) {
+        void this.opts.presence?.report([id]).catch(() => undefined);
+        state.bindings.set(id, binding);
+        let set = this.bySubscription.get(id);
+        if (!set) this.bySubscription.set(id, (set = new Set()));
+        set.add(ws);
+        this.opts.metrics.websocketBinds.inc();
+      }
+      this.wheel.schedule(`exp:${state.id}:${id}`, binding.expiresAt, () => this.expire(ws, id, binding));
+      const total = await this.opts.engine.getCounter(eventCounterKey(id));
+      if (state.closed) return;
+      if (!existing) binding.lastSent = eventsSince === undefined ? total : Math.min(total, Math.max(0, eventsSince - 1));
+      this.send(ws, this.render(sub, state.dialect, 'handshake', total, []));
+      this.scheduleHeartbeat(ws, sub);
+      if (!existing && eventsSince !== undefined) await this.replay(ws, sub, binding, eventsSince);
+    }
+  }
+
+  /** Sends logged events from `since` before any live one, in maxCount batches. */
+  private async replay(ws: Socket, sub: ActiveSubscription, binding: Binding, since: number): Promise<void> {
+    const { engine } = this.opts;
+    binding.pending = [];
+    try {
+      const bounds = await engine.logBounds(eventLogKey(sub.id));
+      const total = await engine.getCounter(eventCounterKey(sub.id));
+      if (since <= total && (!bounds || since < bounds.first)) {
+        this.sendOutcome(ws, 'not-found', `Events from ${since} of Subscription/${sub.id} are no longer kept${bounds ? `; replaying from ${bounds.first}` : ''}`, sub.id, 'warning');
+      }
+      const entries = await engine.logRange(eventLogKey(sub.id), Math.max(since, bounds?.first ?? since), Infinity, REPLAY_LIMIT);
+      const events: NotificationEventInput[] = [];
+      for (const entry of entries) {
+        const logged = JSON.parse(entry.data) as LoggedEvent;
+        const body = await engine.get(eventBodyKey(logged.e));
+        const resource = body ? (JSON.parse(body) as DeliveredEvent).resource : undefined;
+        events.push({ eventNumber: entry.seq, timestamp: logged.t, focusReference: logged.r, interaction: logged.i, versionId: logged.v, resourceJson: resource ? this.rewriter.text(JSON.stringify(resource)) : undefined });
+      }
+      this.sendEvents(ws, sub, binding, events);
+    } finally {
+      const pending = binding.pending ?? [];
+      binding.pending = undefined;
+      for (const p of pending) this.sendLive(ws, sub, binding, p.event, p.number, undefined);
+    }
+  }
+
+  private deliver(message: string): void {
+    const msg = JSON.parse(message) as DeliveryMessage;
+    let resourceJson: string | undefined;
+    for (const [id, number] of msg.matches) {
+      const sockets = this.bySubscription.get(id);
+      if (!sockets?.size) continue;
+      const sub = this.opts.registry.get(id);
+      if (!sub) continue;
+      // Serialised once per event, rendered once per subscription and dialect, sent to every socket.
+      resourceJson ??= msg.event.resource ? this.rewriter.text(JSON.stringify(msg.event.resource)) : undefined;
+      const rendered = new Map<Dialect, string>();
+      for (const ws of sockets) {
+        const binding = this.state(ws).bindings.get(id);
+        if (!binding) continue;
+        if (binding.pending) {
+          binding.pending.push({ event: msg.event, number });
+          continue;
+        }
+        this.sendLive(ws, sub, binding, msg.event, number, rendered, resourceJson);
+      }
+    }
+  }
+
+  private sendLive(ws: Socket, sub: ActiveSubscription, binding: Binding, event: DeliveredEvent, number: number, cache: Map<Dialect, string> | undefined, resourceJson?: string): void {
+    if (number <= binding.lastSent) return;
+    const dialect = this.state(ws).dialect;
+    let text = cache?.get(dialect);
+    if (!text) {
+      const json = resourceJson ?? (event.resource ? this.rewriter.text(JSON.stringify(event.resource)) : undefined);
+      text = this.render(sub, dialect, 'event-notification', number, [{ eventNumber: number, timestamp: event.timestamp, focusReference: event.reference, interaction: event.interaction, versionId: event.versionId, resourceJson: json }]);
+      cache?.set(dialect, text);
+    }
+    binding.lastSent = number;
+    this.send(ws, text);
+    this.opts.metrics.notificationsSent.inc();
+  }
+
+  private sendEvents(ws: Socket, sub: ActiveSubscription, binding: Binding, events: NotificationEventInput[]): void {
+    const fresh = events.filter((e) => e.eventNumber > binding.lastSent);
+    // Medplum's client reads one event per bundle; the spec dialect honours maxCount.
+    const size = this.state(ws).dialect === 'medplum' ? 1 : Math.max(1, sub.maxCount ?? 1);
+    for (let i = 0; i < fresh.length; i += size) {
+      const batch = fresh.slice(i, i + size);
+      const last = batch[batch.length - 1]!.eventNumber;
+      this.send(ws, this.render(sub, this.state(ws).dialect, 'event-notification', last, batch));
+      binding.lastSent = last;
+      this.opts.metrics.notificationsSent.inc(batch.length);
+    }
+  }
+
+  private render(sub: ActiveSubscription, dialect: Dialect, type: 'handshake' | 'heartbeat' | 'event-notification', eventsSince: number, events: NotificationEventInput[]): string {
+    return renderNotification({
+      version: sub.notificationVersion,
+      dialect,
+      type,
+      subscriptionId: sub.id,
+      publicBaseUrl: this.publicBaseUrl,
+      topic: sub.criteria ? undefined : sub.topic.split('|')[0],
+      status: 'active',
+      content: sub.content,
+      eventsSinceSubscriptionStart: eventsSince,
+      events,
+    });
+  }
+
+  private scheduleHeartbeat(ws: Socket, sub: ActiveSubscription): void {
+    const state = this.state(ws);
+    if (!sub.heartbeatPeriod) return;
+    const key = `hb:${state.id}:${sub.id}`;
+    const beat = () => {
+      if (state.closed || !state.bindings.has(sub.id)) return;
+      const current = this.opts.registry.get(sub.id);
+      if (!current) return;
+      void this.opts.engine.getCounter(eventCounterKey(sub.id)).then((total) => {
+        if (state.closed || !state.bindings.has(sub.id)) return;
+        this.send(ws, this.render(current, state.dialect, 'heartbeat', total, []));
+        this.opts.metrics.heartbeatsSent.inc();
+      }, () => undefined);
+      this.wheel.schedule(key, Date.now() + current.heartbeatPeriod! * 1000, beat);
+    };
+    this.wheel.schedule(key, Date.now() + sub.heartbeatPeriod * 1000, beat);
+  }
+
+  private expire(ws: Socket, id: string, binding: Binding): void {
+    const state = this.state(ws);
+    if (state.closed || state.bindings.get(id) !== binding || binding.expiresAt > Date.now()) return;
+    this.sendOutcome(ws, 'expired', `The binding token for Subscription/${id} has expired; bind a fresh token from $get-ws-binding-token`, id);
+    this.unbindLocal(ws, id);
+  }
+
+  private onRegistryChange(change: RegistryChange): void {
+    if (change.op !== 'remove') return;
+    const sockets = this.bySubscription.get(change.id);
+    if (!sockets) return;
+    for (const ws of [...sockets]) {
+      this.sendOutcome(ws, 'not-found', `Subscription/${change.id} is no longer active (${change.reason}); its binding has ended`, change.id);
+      this.unbindLocal(ws, change.id);
+    }
+  }
+
+  private unbindLocal(ws: Socket, id: string): void {
+    const state = this.state(ws);
+    state.bindings.delete(id);
+    this.wheel.cancel(`hb:${state.id}:${id}`);
+    this.wheel.cancel(`exp:${state.id}:${id}`);
+    const set = this.bySubscription.get(id);
+    set?.delete(ws);
+    if (set?.size === 0) this.bySubscription.delete(id);
+  }
+
+  private async verify(ws: Socket, token: string) {
+    try {
+      return await this.opts.tokens.verify(token);
+    } catch (err) {
+      if (!(err instanceof TokenRejected)) throw err;
+      this.opts.metrics.websocketRejected.inc({ reason: `token-${err.reason}` });
+      this.badFrame(ws, `The binding token was rejected (${err.reason}); request a new one with $get-ws-binding-token`, err.reason === 'expired' ? 'expired' : 'security');
+      return undefined;
+    }
+  }
+
+  private badFrame(ws: Socket, reason: string, code: 'invalid' | 'security' | 'expired' = 'invalid'): void {
+    const state = this.state(ws);
+    if (state.closed) return;
+    this.sendOutcome(ws, code, reason);
+    if (++state.badFrames >= this.opts.limits.maxBadFrames) this.end(ws, 1008, 'too many invalid messages');
+  }
+
+  private sendOutcome(ws: Socket, code: Parameters<typeof outcome>[0], diagnostics: string, subscriptionId?: string, severity: 'error' | 'warning' = 'error'): void {
+    const oo = outcome(code, diagnostics, { severity, expression: subscriptionId ? [`Subscription/${subscriptionId}`] : undefined });
+    this.send(ws, JSON.stringify(oo));
+  }
+
+  private send(ws: Socket, text: string): void {
+    const state = this.state(ws);
+    if (state.closed) return;
+    let status = 1;
+    ws.cork(() => {
+      status = ws.send(text, false, false);
+    });
+    // 2: uWS dropped the message because the socket's queue is past maxBackpressure. A client that
+    // reads this slowly is closed (it reconnects and replays with events-since) so it never holds
+    // back others or grows our memory.
+    if (status === 2) {
+      this.opts.metrics.slowConsumers.inc();
+      this.end(ws, 1013, 'slow consumer: reconnect and bind with events-since');
+    }
+  }
+
+  private state(ws: Socket): SocketState {
+    return this.states.get(ws)!;
+  }
+
+  private end(ws: Socket, code: number, reason: string): void {
+    const state = this.state(ws);
+    if (state.closed) return;
+    state.closed = true;
+    ws.end(code, reason);
+  }
+}
