@@ -6,26 +6,10 @@
 import type { FhirVersion } from '../config.js';
 import type { FhirResource, Interaction } from './event.js';
 import { FHIR_ID, isInstant, validateEventValue, type WireEvent } from './validate.js';
+import type { SeenWrite } from '../upstream/proxy.js';
 
-export interface ForwardedWrite {
-  method: 'POST' | 'PUT' | 'PATCH' | 'DELETE';
-  /**
-   * Relative to the FHIR base, no leading slash: 'Patient', 'Patient/123', '' (transaction/batch).
-   * A query may be here ('Patient?identifier=x') or in `query`.
-   */
-  path: string;
-  query: string;
-  status: number;
-  /** Upstream response headers (location, etag, last-modified, content-location), any case. */
-  headers: Record<string, string | string[] | undefined>;
-  /** The upstream response body when the gateway kept it (up to a size limit). */
-  body?: string;
-  /** The request body of a POST to the base (transaction or batch), when kept: only it says which entries were deletes. */
-  requestBody?: string;
-  /** The upstream base URL, to turn absolute Location URLs into Type/id. */
-  upstreamBase: string;
-  receivedAt: Date;
-}
+/** What the proxy saw, plus the upstream base to turn absolute Location URLs into Type/id. */
+export type ForwardedWrite = SeenWrite & { upstreamBase: string };
 
 /**
  * Why a successful write yielded no event for some resource it changed. Stable: for a metric label.

@@ -1,12 +1,12 @@
 import { MAX_TOKEN_SUBSCRIPTIONS } from '../channels/tokens.js';
 import { outcome } from '../fhir/operation-outcome.js';
-import { classify } from '../upstream/errors.js';
 import { UpstreamError, type Credentials } from '../upstream/fhir-client.js';
 import { relay } from '../upstream/forward.js';
 import type { OwnedContext } from './context.js';
 import type { Exchange } from './exchange.js';
 import { ParametersInvalid, readOperationParams, values } from './parameters.js';
 import { FHIR_JSON, send, sendOutcome } from './respond.js';
+import { answeredUpstreamFailure } from './upstream-failure.js';
 
 interface StoredSubscription {
   resourceType?: string;
@@ -97,11 +97,7 @@ export function bindingTokenOperation(ctx: OwnedContext) {
       const code = status === 401 ? 'login' : status === 403 ? 'forbidden' : status === 404 ? 'not-found' : 'exception';
       return relay(ex, { status, headers: { ...headers, 'content-type': FHIR_JSON, 'content-length': undefined }, text: JSON.stringify(outcome(code, `The FHIR server answered ${status}`)) }, ctx.rewriter);
     }
-    const failure = classify(err);
-    if (failure.kind === 'client-aborted') return;
-    if (failure.kind === 'timeout') return sendOutcome(ex, 504, 'timeout', 'The FHIR server did not answer in time');
-    if (failure.kind === 'unreachable') return sendOutcome(ex, 502, 'transient', 'The FHIR server could not be reached');
-    throw err;
+    if (!answeredUpstreamFailure(ex, err)) throw err;
   }
 
   return {

@@ -2,12 +2,12 @@ import { eventBodyKey, type DeliveredEvent, type LoggedEvent } from '../events/d
 import { renderNotification, type NotificationEventInput } from '../fhir/notification.js';
 import type { ContentLevel, SubscriptionStatusCode } from '../fhir/subscription.js';
 import { eventCounterKey, eventLogKey } from '../subscriptions/keys.js';
-import { classify } from '../upstream/errors.js';
 import { relay } from '../upstream/forward.js';
 import type { OwnedContext } from './context.js';
 import type { Exchange } from './exchange.js';
 import { ParametersInvalid, readOperationParams, values } from './parameters.js';
 import { send, sendOutcome, FHIR_JSON } from './respond.js';
+import { answeredUpstreamFailure } from './upstream-failure.js';
 
 interface StoredSubscription {
   resourceType: 'Subscription';
@@ -49,9 +49,7 @@ export function eventsOperation(ctx: OwnedContext) {
         if (res.status !== 200) return relay(ex, { status: res.status, headers: res.headers, text: JSON.stringify(res.body ?? {}) }, ctx.rewriter);
         stored = res.body as StoredSubscription;
       } catch (err) {
-        const failure = classify(err);
-        if (failure.kind === 'timeout') return sendOutcome(ex, 504, 'timeout', 'The FHIR server did not answer in time');
-        if (failure.kind === 'unreachable') return sendOutcome(ex, 502, 'transient', 'The FHIR server could not be reached');
+        if (!answeredUpstreamFailure(ex, err)) throw err;
         return;
       }
 

@@ -1,9 +1,9 @@
 import { augmentCapabilityStatement } from '../fhir/capability.js';
-import { classify } from '../upstream/errors.js';
 import { relay } from '../upstream/forward.js';
 import type { OwnedContext } from './context.js';
 import type { Exchange } from './exchange.js';
 import { sendJson, sendOutcome } from './respond.js';
+import { answeredUpstreamFailure } from './upstream-failure.js';
 
 /** GET metadata: the upstream's CapabilityStatement, augmented with what the gateway adds. */
 export function metadata(ctx: OwnedContext) {
@@ -17,9 +17,7 @@ export function metadata(ctx: OwnedContext) {
     try {
       res = await ctx.client.request('GET', 'metadata', { kind: 'caller', headers: ex.headers });
     } catch (err) {
-      const failure = classify(err);
-      if (failure.kind === 'timeout') sendOutcome(ex, 504, 'timeout', 'The FHIR server did not answer in time');
-      else if (failure.kind !== 'client-aborted') sendOutcome(ex, 502, 'transient', 'The FHIR server could not be reached');
+      if (!answeredUpstreamFailure(ex, err)) throw err;
       return;
     }
     if (res.status !== 200) {

@@ -1,13 +1,13 @@
 import type { SubscriptionStatusCode } from '../fhir/subscription.js';
 import { buildStatus, buildStatusSearchBundle } from '../fhir/status.js';
 import { eventCounterKey } from '../subscriptions/keys.js';
-import { classify } from '../upstream/errors.js';
 import { UpstreamError, type Credentials } from '../upstream/fhir-client.js';
 import { relay } from '../upstream/forward.js';
 import type { OwnedContext } from './context.js';
 import type { Exchange } from './exchange.js';
 import { ParametersInvalid, readOperationParams, values } from './parameters.js';
 import { sendJson, sendOutcome } from './respond.js';
+import { answeredUpstreamFailure } from './upstream-failure.js';
 
 interface StoredSubscription {
   resourceType: 'Subscription';
@@ -49,11 +49,7 @@ export function statusOperation(ctx: OwnedContext) {
     if (err instanceof UpstreamError) {
       return relay(ex, { status: err.response.status, headers: err.response.headers, text: JSON.stringify(err.response.body ?? {}) }, ctx.rewriter);
     }
-    const failure = classify(err);
-    if (failure.kind === 'client-aborted') return;
-    if (failure.kind === 'timeout') return sendOutcome(ex, 504, 'timeout', 'The FHIR server did not answer in time');
-    if (failure.kind === 'unreachable') return sendOutcome(ex, 502, 'transient', 'The FHIR server could not be reached');
-    throw err;
+    if (!answeredUpstreamFailure(ex, err)) throw err;
   }
 
   return {

@@ -1,11 +1,11 @@
 import type { SubscriptionModel } from '../fhir/subscription.js';
 import { parseJsonSubscription, SubscriptionInvalid, withStatus } from '../fhir/subscription-parse.js';
-import { classify } from '../upstream/errors.js';
 import { forwardBuffered, relay, type Relayed } from '../upstream/forward.js';
 import { BodyTooLarge, ClientAborted, readBody } from './body.js';
 import type { OwnedContext } from './context.js';
 import type { Exchange } from './exchange.js';
 import { sendOutcome } from './respond.js';
+import { answeredUpstreamFailure } from './upstream-failure.js';
 
 /**
  * Create, update and delete of Subscription: validated before anything reaches the upstream,
@@ -41,9 +41,7 @@ export function subscriptionWrites(ctx: OwnedContext) {
     try {
       return await forwardBuffered(ctx.pool, upstreamPath, ex, method, body);
     } catch (err) {
-      const failure = classify(err);
-      if (failure.kind === 'timeout') sendOutcome(ex, 504, 'timeout', 'The FHIR server did not answer in time');
-      else if (failure.kind !== 'client-aborted') sendOutcome(ex, 502, 'transient', 'The FHIR server could not be reached');
+      if (!answeredUpstreamFailure(ex, err)) throw err;
       return undefined;
     }
   }

@@ -4,7 +4,9 @@ export type Failure =
   | { kind: 'client-aborted' }
   | { kind: 'too-large'; limit: number }
   | { kind: 'timeout'; detail: string }
-  | { kind: 'unreachable'; detail: string };
+  | { kind: 'unreachable'; detail: string }
+  /** Not a network failure at all: a bug on our side, answered 500. */
+  | { kind: 'internal'; detail: string };
 
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
 
@@ -31,5 +33,6 @@ export function classify(err: unknown): Failure {
   const codes = all.map((e) => (e as { code?: string }).code).filter((c): c is string => typeof c === 'string');
   const detail = codes.length ? codes.join(' / ') : err instanceof Error ? err.message : String(err);
   if (codes.some((c) => TIMEOUT_CODES.has(c))) return { kind: 'timeout', detail };
+  if (codes.length === 0) return { kind: 'internal', detail };
   return { kind: 'unreachable', detail };
 }

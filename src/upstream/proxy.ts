@@ -176,6 +176,10 @@ export function createProxy(opts: ProxyOptions): Proxy {
         opts.logger.warn({ reqId: ex.requestId, detail: failure.detail }, 'upstream timed out');
         sendOutcome(ex, 504, 'timeout', 'The FHIR server did not answer in time', { closeConnection: uploading });
         return;
+      case 'internal':
+        opts.logger.error({ err, reqId: ex.requestId }, 'proxy failed');
+        sendOutcome(ex, 500, 'exception', 'The gateway failed to forward the request', { closeConnection: uploading });
+        return;
       case 'unreachable':
         opts.metrics.upstreamErrors.inc({ kind: 'unreachable' });
         opts.logger.warn({ reqId: ex.requestId, detail: failure.detail }, 'upstream unreachable');

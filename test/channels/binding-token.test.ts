@@ -11,6 +11,7 @@ import { startTestGateway } from '../support/gateway.js';
 import { startHttpServer } from '../support/http-server.js';
 import { startRedis, type TestRedis } from '../support/redis.js';
 import { startUpstream, type DemoUpstream } from '../support/upstream.js';
+import { until } from '../support/wait.js';
 
 const logger = pino({ level: 'silent' });
 const SECRET = 's'.repeat(32);
@@ -42,13 +43,6 @@ async function rejection(p: Promise<unknown>): Promise<TokenRejectionReason> {
   throw new Error('expected the token to be rejected');
 }
 
-async function until(check: () => boolean | Promise<boolean>, what: string, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 const rsa = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
 const ec = generateKeyPairSync('ec', { namedCurve: 'prime256v1', privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });

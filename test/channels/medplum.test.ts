@@ -4,6 +4,7 @@ import type { Gateway } from '../../src/gateway.js';
 import { fhir } from '../support/fhir.js';
 import { startTestGateway } from '../support/gateway.js';
 import { startUpstream, type DemoUpstream } from '../support/upstream.js';
+import { until } from '../support/wait.js';
 
 // @medplum/core 5 reads the global WebSocket when it loads; Node 20 has none.
 (globalThis as { WebSocket?: unknown }).WebSocket = WebSocket;
@@ -14,13 +15,6 @@ interface Bundle {
   entry?: Array<{ resource?: { resourceType: string; id?: string; type?: string; subscription?: { reference: string } } }>;
 }
 
-async function until(check: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('Medplum’s own SubscriptionManager against the gateway', function () {
   this.timeout(30_000);

@@ -6,6 +6,7 @@ import { HIGH_VALUE, RECORD_CHANGE, backportSubscription, fhir } from '../suppor
 import { startTestGateway } from '../support/gateway.js';
 import { startRedis, type TestRedis } from '../support/redis.js';
 import { startUpstream, type DemoUpstream } from '../support/upstream.js';
+import { until } from '../support/wait.js';
 
 interface Parameter {
   name: string;
@@ -21,13 +22,6 @@ interface Bundle {
 }
 
 
-async function until(check: () => boolean | Promise<boolean>, what: string, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 for (const kind of ['memory', 'redis'] as const) {
   describe(`event pipeline (${kind} engine)`, () => {

@@ -8,19 +8,13 @@ import { startTestGateway } from '../support/gateway.js';
 import { GatewayProcess } from '../support/process.js';
 import { startRedis, type TestRedis } from '../support/redis.js';
 import { startUpstream, type DemoUpstream } from '../support/upstream.js';
+import { until } from '../support/wait.js';
 
 async function metric(port: number, pattern: RegExp): Promise<number> {
   const text = await (await request(`http://127.0.0.1:${port}/metrics`)).body.text();
   return [...text.matchAll(pattern)].reduce((sum, m) => sum + Number(m[1]), 0);
 }
 
-async function until(check: () => boolean | Promise<boolean>, what: string, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('event pipeline on two replicas', function () {
   this.timeout(120_000);

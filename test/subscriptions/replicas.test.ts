@@ -6,19 +6,13 @@ import { startTestGateway } from '../support/gateway.js';
 import { GatewayProcess } from '../support/process.js';
 import { startRedis, type TestRedis } from '../support/redis.js';
 import { startUpstream, type DemoUpstream } from '../support/upstream.js';
+import { until } from '../support/wait.js';
 
 async function activeOn(port: number): Promise<number> {
   const text = await (await request(`http://127.0.0.1:${port}/metrics`)).body.text();
   return Number(/^fsg_subscriptions_active (\d+)$/m.exec(text)?.[1] ?? NaN);
 }
 
-async function until(check: () => Promise<boolean>, what: string, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('two gateway replicas on one Redis', function () {
   this.timeout(60_000);

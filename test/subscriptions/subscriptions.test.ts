@@ -4,6 +4,7 @@ import { startTestGateway } from '../support/gateway.js';
 import { ADMISSION, backportSubscription, fhir } from '../support/fhir.js';
 import { startRedis, type TestRedis } from '../support/redis.js';
 import { startUpstream, type DemoUpstream } from '../support/upstream.js';
+import { until } from '../support/wait.js';
 
 const BACKPORT = 'http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition';
 const TOPICS_DIR = 'test/fixtures/topics';
@@ -28,13 +29,6 @@ interface Bundle {
 
 const param = (p: Parameter[] | undefined, name: string) => p?.find((x) => x.name === name);
 
-async function until(check: () => boolean | Promise<boolean>, what: string, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 for (const kind of ['memory', 'redis'] as const) {
   describe(`Subscriptions the gateway owns (${kind} engine)`, () => {
