@@ -294,7 +294,9 @@ export class WebSocketChannel {
       subscriptionId: sub.id,
       publicBaseUrl: this.publicBaseUrl,
       topic: sub.criteria ? undefined : sub.topic.split('|')[0],
-      status: 'active',
+      // The IG's handshake (and the conformance checks built on it) says `requested`: the binding
+      // is being set up. Medplum's server says `active`, and its client does not care.
+      status: type === 'handshake' && dialect === 'spec' ? 'requested' : 'active',
       content: sub.content,
       eventsSinceSubscriptionStart: eventsSince,
       events,

@@ -69,7 +69,8 @@ for (const kind of ['memory', 'redis'] as const) {
       c.send(`bind-with-token ${await token(id)}`);
       const handshake = await c.next((f) => notificationType(f) === 'handshake', 'the handshake');
       expect(handshake.type).to.equal('history');
-      expect(r4Param(handshake, 'status')!.valueCode).to.equal('active');
+      expect(r4Param(handshake, 'status')!.valueCode, 'Inferno check 11').to.equal('requested');
+      expect(r4Param(handshake, 'type')!.valueCode).to.equal('handshake');
       expect(r4Param(handshake, 'events-since-subscription-start')!.valueString).to.equal('0');
       expect(entries(handshake)[0]!.request!.url).to.equal(`${base}/Subscription/${id}/$status`);
 
