@@ -46,8 +46,15 @@ export function bodyStream(ex: Exchange, limit: number): Readable {
     }
     // uWS neuters the ArrayBuffer when this callback returns: Buffer.from(view) copies it.
     const more = chunk.byteLength === 0 || stream.push(Buffer.from(new Uint8Array(chunk)));
-    if (isLast) stream.push(null);
-    else if (!more && !paused) {
+    if (isLast) {
+      stream.push(null);
+      // uWS may deliver data it had already read after pause(), so the body can end while the
+      // socket is paused; nothing would resume it and the next request on the connection would hang.
+      if (paused) {
+        paused = false;
+        ex.res.resume();
+      }
+    } else if (!more && !paused) {
       paused = true;
       ex.res.pause();
     }

@@ -14,6 +14,8 @@ export function streamBody(ex: Exchange, source: Readable, totalSize: number | u
     let pending: Buffer | null = null;
     let pendingOffset = 0;
     let done = false;
+    // The source may end while its last chunk still waits for the socket: finish then, not now.
+    let sourceEnded = false;
 
     const settle = (err?: Error) => {
       if (done) return;
@@ -43,7 +45,8 @@ export function streamBody(ex: Exchange, source: Readable, totalSize: number | u
         settle();
       } else if (ok) {
         pending = null;
-        source.resume();
+        if (sourceEnded) settle(new Error(`upstream body ended early (announced ${totalSize} bytes)`));
+        else source.resume();
       }
       return ok;
     });
@@ -71,6 +74,10 @@ export function streamBody(ex: Exchange, source: Readable, totalSize: number | u
 
     source.on('end', () => {
       if (done || ex.aborted) return;
+      if (pending !== null && totalSize !== undefined) {
+        sourceEnded = true;
+        return;
+      }
       if (totalSize === undefined) {
         res.cork(() => res.end());
         settle();

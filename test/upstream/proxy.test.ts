@@ -96,6 +96,33 @@ describe('reverse proxy', () => {
     expect(got.sha).to.equal(createHash('sha256').update(payload).digest('hex'));
   });
 
+  it('keeps a keep-alive connection usable after an upload that made it pause', async () => {
+    handle = (req, res) => {
+      // A slow reader upstream makes the gateway pause the client's socket mid-upload.
+      req.pause();
+      setTimeout(() => {
+        let bytes = 0;
+        req.on('data', (c: Buffer) => (bytes += c.length));
+        req.on('end', () => res.end(JSON.stringify({ bytes })));
+        req.resume();
+      }, 50);
+    };
+    const socket = connect(gateway.port, '127.0.0.1');
+    let text = '';
+    socket.on('data', (d) => (text += d));
+    const body = Buffer.alloc(8 * 1024 * 1024, 1);
+    for (let round = 1; round <= 3; round++) {
+      socket.write(`POST /fhir/Binary HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Length: ${body.length}\r\n\r\n`);
+      socket.write(body);
+      const deadline = Date.now() + 5000;
+      while ((text.match(/"bytes":8388608/g) ?? []).length < round) {
+        if (Date.now() > deadline) throw new Error(`round ${round}: no answer on the reused connection`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    }
+    socket.destroy();
+  });
+
   it('streams a large download with its length, byte for byte', async () => {
     const payload = randomBytes(30 * 1024 * 1024);
     handle = (_req, res) => {
