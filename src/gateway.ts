@@ -109,7 +109,7 @@ export async function startGateway(config: Config & { fhirUpstreamUrl: string },
     const baseUrl = config.publicBaseUrl ?? `http://localhost:${port}${base}`;
     const rewriter = new UrlRewriter([config.fhirUpstreamUrl, ...config.upstreamAliases], baseUrl);
     channel.ready(baseUrl, rewriter);
-    const proxy = createProxy({ pool, upstreamBase: config.fhirUpstreamUrl, basePath: base, rewriter, maxBodyBytes: config.maxBodyBytes, metrics, logger, onWrite: (write) => events.fromProxy(write) });
+    const proxy = createProxy({ pool, upstreamBase: config.fhirUpstreamUrl, rewriter, maxBodyBytes: config.maxBodyBytes, metrics, logger, onWrite: (write) => events.fromProxy(write) });
     const ctx: OwnedContext = {
       pool,
       client,

@@ -3,6 +3,7 @@
 // message must come back as a reason, never as an exception, or one producer could stall the channel.
 import type { FhirVersion } from '../config.js';
 import { parseFhirDateTime } from '../fhir/fhir-datetime.js';
+import { FHIR_ID } from '../fhir/id.js';
 import { isResourceType } from '../fhir/search-parameters.js';
 import type { FhirResource, Interaction, ResourceChangeEvent } from './event.js';
 
@@ -54,8 +55,7 @@ export interface ValidateOptions {
 
 const INTERACTIONS: readonly string[] = ['create', 'update', 'delete'];
 const TYPE = /^[A-Z][A-Za-z]+$/;
-/** The FHIR `id` datatype, which both resource ids and meta.versionId are. */
-export const FHIR_ID = /^[A-Za-z0-9\-.]{1,64}$/;
+export { FHIR_ID };
 export const REFERENCE = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})$/;
 // A FHIR instant: seconds and a zone are required, unlike dateTime.
 const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})$/;

@@ -1,9 +1,11 @@
+import { isFhirId } from '../fhir/id.js';
 import type { Proxy } from '../upstream/proxy.js';
 import type { OwnedContext } from './context.js';
 import { bindingTokenOperation } from './binding-token-operation.js';
 import type { Exchange } from './exchange.js';
 import { eventsOperation } from './events-operation.js';
 import { metadata } from './metadata.js';
+import { parseFhirPath } from './request-path.js';
 import { sendOutcome } from './respond.js';
 import { statusOperation } from './status-operation.js';
 import { subscriptionWrites } from './subscription-writes.js';
@@ -16,13 +18,19 @@ export interface FhirRoutesOptions {
   onTopicsWritten: () => void;
 }
 
-const segment = (s: string) => {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return s;
-  }
-};
+// What may follow `Subscription/` besides an id: the type-level interactions FHIR spells with `_`,
+// and operations. Anything else starting with `_` (`__proto__`, `_foo`) is refused, not proxied.
+const TYPE_LEVEL = new Set(['_search', '_history']);
+const OPERATION = /^\$[A-Za-z][A-Za-z0-9\-]{0,63}$/;
+
+/** Why a path under Subscription does not address a Subscription, or undefined when it does. */
+function subscriptionPathProblem(s: string[]): string | undefined {
+  const second = s[1];
+  if (second === undefined || TYPE_LEVEL.has(second) || OPERATION.test(second)) return undefined;
+  if (!isFhirId(second)) return `${JSON.stringify(second.slice(0, 80))} is not a valid Subscription id (1-64 of A-Z a-z 0-9 - .)`;
+  if (s[2] === '_history' && s[3] !== undefined && !isFhirId(s[3])) return `${JSON.stringify(s[3].slice(0, 80))} is not a valid version id`;
+  return undefined;
+}
 
 /**
  * Everything under the FHIR base: the few interactions the gateway owns are answered here, all
@@ -43,8 +51,9 @@ export function fhirRoutes(ctx: OwnedContext, opts: FhirRoutesOptions): (ex: Exc
     });
 
   return (ex) => {
-    const rel = ex.path.slice(opts.basePath.length).replace(/^\/+|\/+$/g, '');
-    const s = rel === '' ? [] : rel.split('/').map(segment);
+    const path = parseFhirPath(ex.path.slice(opts.basePath.length));
+    if (!path.ok) return sendOutcome(ex, 400, 'invalid', `Refused: ${path.reason}. Send the path in its plain form.`);
+    const s = path.segments;
     const m = ex.method;
 
     if (s.length === 1 && s[0] === 'metadata' && m === 'GET') {
@@ -54,13 +63,15 @@ export function fhirRoutes(ctx: OwnedContext, opts: FhirRoutesOptions): (ex: Exc
 
     if (s[0] === 'Subscription') {
       ex.route = 'subscription';
+      const problem = subscriptionPathProblem(s);
+      if (problem) return sendOutcome(ex, 400, 'invalid', problem);
       if (s.length === 1 && m === 'POST') return writes.create(ex);
       if (s.length === 2 && s[1] === '$status' && (m === 'GET' || m === 'POST')) return status.type(ex);
       if (s.length === 3 && s[2] === '$status' && (m === 'GET' || m === 'POST')) return status.instance(ex, s[1]!);
       if (s.length === 3 && s[2] === '$events' && (m === 'GET' || m === 'POST')) return events(ex, s[1]!);
       if (s.length === 2 && s[1] === '$get-ws-binding-token' && (m === 'GET' || m === 'POST')) return bindingToken.type(ex);
       if (s.length === 3 && s[2] === '$get-ws-binding-token' && (m === 'GET' || m === 'POST')) return bindingToken.instance(ex, s[1]!);
-      if (s.length === 2 && !s[1]!.startsWith('$') && !s[1]!.startsWith('_')) {
+      if (s.length === 2 && isFhirId(s[1]!)) {
         if (m === 'PUT') return writes.update(ex, s[1]!);
         if (m === 'DELETE') return writes.remove(ex, s[1]!);
         if (m === 'PATCH') return sendOutcome(ex, 405, 'not-supported', 'PATCH of a Subscription is not supported by the gateway: send the whole resource with PUT, so it can be validated');
@@ -81,6 +92,6 @@ export function fhirRoutes(ctx: OwnedContext, opts: FhirRoutesOptions): (ex: Exc
     if (s[0] === 'Basic' && !topicsAreResources && m !== 'GET' && m !== 'HEAD') afterSuccess(ex, opts.onTopicsWritten);
 
     ex.route = 'proxy';
-    return opts.proxy(ex);
+    return opts.proxy(ex, path.relative);
   };
 }

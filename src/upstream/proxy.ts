@@ -35,8 +35,6 @@ export interface ProxyOptions {
   pool: Pool;
   /** Upstream FHIR base URL, e.g. http://hapi:8080/fhir */
   upstreamBase: string;
-  /** The gateway path the FHIR API is served under, e.g. /fhir */
-  basePath: string;
   rewriter: UrlRewriter;
   maxBodyBytes: number;
   metrics: Metrics;
@@ -45,7 +43,8 @@ export interface ProxyOptions {
   onWrite?: (write: SeenWrite) => void;
 }
 
-export type Proxy = (ex: Exchange) => void;
+/** relative: the normalised path under the FHIR base (request-path.ts), the only one forwarded. */
+export type Proxy = (ex: Exchange, relative: string) => void;
 
 const DECODERS: Record<string, () => NodeJS.ReadWriteStream> = { gzip: createGunzip, 'x-gzip': createGunzip, deflate: createInflate, br: createBrotliDecompress };
 
@@ -56,7 +55,7 @@ const DECODERS: Record<string, () => NodeJS.ReadWriteStream> = { gzip: createGun
 export function createProxy(opts: ProxyOptions): Proxy {
   const upstreamPath = new URL(opts.upstreamBase).pathname.replace(/\/+$/, '');
 
-  return function proxy(ex: Exchange): void {
+  return function proxy(ex: Exchange, relative: string): void {
     const declared = Number(ex.headers.get('content-length') ?? 0);
     if (declared > opts.maxBodyBytes) {
       sendOutcome(ex, 413, 'too-costly', `Request body of ${declared} bytes is larger than the limit of ${opts.maxBodyBytes} bytes`, { closeConnection: true });
@@ -64,11 +63,10 @@ export function createProxy(opts: ProxyOptions): Proxy {
     }
     const withBody = hasBody(ex);
     const body = withBody ? bodyStream(ex, opts.maxBodyBytes) : undefined;
-    const relative = ex.path.slice(opts.basePath.length).replace(/^\/+|\/+$/g, '');
     const watched = opts.onWrite !== undefined && WRITES.has(ex.method);
     // Which entries of a transaction were deletes only the request says.
     const requestTap = watched && relative === '' && body ? tapThrough(body) : undefined;
-    const path = upstreamPath + ex.path.slice(opts.basePath.length) + (ex.query ? `?${ex.query}` : '');
+    const path = (relative === '' ? upstreamPath || '/' : `${upstreamPath}/${relative}`) + (ex.query ? `?${ex.query}` : '');
     forward(ex, path, requestTap?.stream ?? body, watched ? { relative, requestTap } : undefined).catch((err: unknown) => {
       opts.logger.error({ err, reqId: ex.requestId }, 'proxy failed unexpectedly');
       if (!ex.responded) sendOutcome(ex, 500, 'exception', 'The gateway failed to forward the request');
