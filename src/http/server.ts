@@ -2,6 +2,7 @@ import uWS, { type TemplatedApp, type us_listen_socket } from 'uWebSockets.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { openExchange, type Exchange } from './exchange.js';
+import { framingProblem } from './framing.js';
 import { sendOutcome } from './respond.js';
 
 export type Handler = (ex: Exchange) => void | Promise<void>;
@@ -19,8 +20,10 @@ export class HttpServer {
   private drained: (() => void) | null = null;
 
   constructor(private readonly logger: Logger, private readonly metrics: Metrics) {
+    silenceServerHeader();
     this.app.any('/*', (res, req) => {
       const ex = this.open(res, req, 'unknown');
+      if (this.refuseFraming(ex)) return;
       sendOutcome(ex, 404, 'not-found', `No route for ${ex.method} ${ex.path}`);
     });
   }
@@ -28,6 +31,7 @@ export class HttpServer {
   route(method: Method, pattern: string, routeClass: string, handler: Handler): this {
     this.app[method](pattern, (res, req) => {
       const ex = this.open(res, req, routeClass);
+      if (this.refuseFraming(ex)) return;
       try {
         const pending = handler(ex);
         if (pending) pending.catch((err: unknown) => this.fail(ex, err));
@@ -91,6 +95,18 @@ export class HttpServer {
     return ex;
   }
 
+  /** Answers a request whose body cannot be framed safely, closing the connection; true if it did. */
+  private refuseFraming(ex: Exchange): boolean {
+    const problem = framingProblem(ex.headers);
+    if (!problem) return false;
+    // Not answered in this tick: uWS goes on parsing what followed in the same read as the next
+    // request, even after an answer that closes the connection, and would serve a smuggled one.
+    // With this request still pending, uWS closes the connection instead the moment one follows;
+    // when nothing does, the refusal goes out on the next turn of the loop.
+    setImmediate(() => sendOutcome(ex, problem.status, problem.status === 501 ? 'not-supported' : 'structure', problem.reason, { closeConnection: true }));
+    return true;
+  }
+
   private fail(ex: Exchange, err: unknown): void {
     this.logger.error({ err, reqId: ex.requestId }, 'request handler failed');
     if (!ex.responded) sendOutcome(ex, 500, 'exception', 'Internal error in the gateway');
@@ -99,4 +115,16 @@ export class HttpServer {
       ex.finish(ex.status || 500);
     }
   }
+}
+
+/**
+ * uWS writes a `uWebSockets: 20` header on every response, naming the server software to anyone
+ * probing the gateway. Its addon has an undocumented switch for this (`_cfg`, absent from the
+ * typings); without it (a uWS build that drops the switch) the header stays, and the test that
+ * checks its absence says so. uWS's own error pages (400, 431, 505 written before any handler runs)
+ * still name uWS in their body: only a reverse proxy in front can hide those.
+ */
+function silenceServerHeader(): void {
+  const cfg = (uWS as unknown as { _cfg?: (key: string) => void })._cfg;
+  if (typeof cfg === 'function') cfg('silent');
 }
