@@ -80,7 +80,7 @@ export async function startGateway(config: Config & { fhirUpstreamUrl: string },
     const fhir = (ex: Parameters<NonNullable<typeof route>>[0]) => route!(ex);
     server
       .route('get', '/healthz', 'health', healthz)
-      .route('get', '/readyz', 'health', readyz({ pool, upstreamBase: config.fhirUpstreamUrl, engine }))
+      .route('get', '/readyz', 'health', readyz({ pool, upstreamBase: config.fhirUpstreamUrl, engine, logger }))
       .route('get', '/metrics', 'metrics', metricsHandler(metrics))
       .route('any', base, 'fhir', fhir)
       .route('any', `${base}/*`, 'fhir', fhir);

@@ -1,6 +1,8 @@
 import type { Pool } from 'undici';
 import type { Engine } from '../engine/engine.js';
+import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
+import { classify } from '../upstream/errors.js';
 import type { Exchange } from './exchange.js';
 import { send, sendJson } from './respond.js';
 
@@ -8,6 +10,8 @@ export interface ReadinessDeps {
   pool: Pool;
   upstreamBase: string;
   engine: Engine;
+  /** Where the full reason for a failed probe goes: the answer itself is public. */
+  logger: Logger;
   probeTimeoutMs?: number;
 }
 
@@ -20,7 +24,11 @@ export function healthz(ex: Exchange): void {
   sendJson(ex, 200, { status: 'ok' }, 'application/json');
 }
 
-/** Ready when the upstream answers its metadata endpoint and, if configured, Redis is connected. */
+/**
+ * Ready when the upstream answers its metadata endpoint and, if configured, Redis is connected.
+ * Anyone may ask, so the answer says what failed (unreachable, timed out, a status) but never where:
+ * the upstream's address and the error text stay in the log.
+ */
 export function readyz(deps: ReadinessDeps): (ex: Exchange) => Promise<void> {
   const path = `${new URL(deps.upstreamBase).pathname.replace(/\/+$/, '')}/metadata`;
   const timeout = deps.probeTimeoutMs ?? 2000;
@@ -37,7 +45,9 @@ export function readyz(deps: ReadinessDeps): (ex: Exchange) => Promise<void> {
       // A 4xx still proves the server is up and answering; 5xx means it is not well.
       return res.statusCode < 500 ? { ok: true } : { ok: false, detail: `metadata answered ${res.statusCode}` };
     } catch (err) {
-      return { ok: false, detail: (err as Error).message };
+      const failure = classify(err);
+      deps.logger.warn({ failure }, 'readiness probe of the upstream failed');
+      return { ok: false, detail: failure.kind === 'timeout' ? 'timed out' : failure.kind === 'unreachable' ? 'unreachable' : 'failed' };
     }
   }
 

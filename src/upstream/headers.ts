@@ -34,9 +34,11 @@ export function upstreamRequestHeaders(ex: Exchange, withBody: boolean): Record<
 
 // uWS writes its own Date, Content-Length or Transfer-Encoding.
 const SET_BY_UWS = new Set(['date', 'content-length']);
-const URL_HEADERS = new Set(['location', 'content-location', 'link']);
-
-/** Headers for the client: hop-by-hop dropped, the upstream's URLs rewritten to the gateway's. */
+/**
+ * Headers for the client: hop-by-hop dropped, the upstream's URLs rewritten to the gateway's in
+ * every header, not only the usual Location, Content-Location and Link: Refresh, a
+ * WWW-Authenticate realm, a CSP or a vendor header can carry them as well.
+ */
 export function clientResponseHeaders(
   headers: Record<string, string | string[] | undefined>,
   rewrite: (value: string) => string,
@@ -47,7 +49,7 @@ export function clientResponseHeaders(
   for (const [name, value] of Object.entries(headers)) {
     if (value === undefined || HOP_BY_HOP.has(name) || named.has(name) || SET_BY_UWS.has(name) || drop.has(name)) continue;
     if (name === 'x-request-id') continue;
-    for (const v of Array.isArray(value) ? value : [value]) out.push([name, URL_HEADERS.has(name) ? rewrite(v) : v]);
+    for (const v of Array.isArray(value) ? value : [value]) out.push([name, rewrite(v)]);
   }
   return out;
 }
