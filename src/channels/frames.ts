@@ -7,6 +7,8 @@
 // {"type":"unbind-from-token","payload":{"token":…}}, {"type":"ping"}. Any socket that sends JSON
 // speaks Medplum's dialect from then on.
 
+import { parseBoundedJson } from '../fhir/bounded-json.js';
+
 export type Dialect = 'spec' | 'medplum';
 
 export type Inbound =
@@ -28,21 +30,25 @@ export function parseFrame(text: string, current: Dialect): Inbound {
   return { kind: 'bind', dialect: current, token, ...(m[3] !== undefined ? { eventsSince: Number(m[3]) } : {}) };
 }
 
+// A frame is a few small members; the byte size is uWS's maxPayloadLength (WS_MAX_FRAME_BYTES).
+const FRAME_BOUNDS = { maxBytes: Number.MAX_SAFE_INTEGER, maxDepth: 8 };
+
 function parseJson(text: string): Inbound {
-  let msg: { type?: unknown; payload?: { token?: unknown; eventsSinceNumber?: unknown } };
-  try {
-    msg = JSON.parse(text) as typeof msg;
-  } catch {
-    return { kind: 'invalid', dialect: 'medplum', reason: 'the message is not valid JSON' };
+  const parsed = parseBoundedJson(text, FRAME_BOUNDS);
+  if (!parsed.ok) return { kind: 'invalid', dialect: 'medplum', reason: `the message is ${parsed.reason === 'not-json' ? 'not valid JSON' : parsed.detail}` };
+  if (typeof parsed.value !== 'object' || parsed.value === null || Array.isArray(parsed.value)) {
+    return { kind: 'invalid', dialect: 'medplum', reason: 'the message must be a JSON object' };
   }
-  if (msg?.type === 'ping') return { kind: 'ping', dialect: 'medplum' };
+  const msg = parsed.value as { type?: unknown; payload?: unknown };
+  if (msg.type === 'ping') return { kind: 'ping', dialect: 'medplum' };
   if (msg?.type !== 'bind-with-token' && msg?.type !== 'unbind-from-token') {
     return { kind: 'invalid', dialect: 'medplum', reason: 'expected a message of type bind-with-token, unbind-from-token or ping' };
   }
-  const token = msg.payload?.token;
+  const payload = (typeof msg.payload === 'object' && msg.payload !== null ? msg.payload : {}) as { token?: unknown; eventsSinceNumber?: unknown };
+  const token = payload.token;
   if (typeof token !== 'string' || !TOKEN.test(token)) return { kind: 'invalid', dialect: 'medplum', reason: 'payload.token must be a binding token' };
   if (msg.type === 'unbind-from-token') return { kind: 'unbind', dialect: 'medplum', token };
-  const since = msg.payload?.eventsSinceNumber;
+  const since = payload.eventsSinceNumber;
   if (since !== undefined && !(Number.isInteger(since) && (since as number) >= 0)) {
     return { kind: 'invalid', dialect: 'medplum', reason: 'payload.eventsSinceNumber must be a non-negative integer' };
   }

@@ -10,6 +10,7 @@ import { VersionFetcher } from './fetch.js';
 import { Matcher } from './match.js';
 import { numberAndPublish, type Retention } from './number.js';
 import { eventsFromWrite } from './from-write.js';
+import { isPermanentFailure } from './permanent.js';
 import { validateEvent } from './validate.js';
 import type { SeenWrite } from '../upstream/proxy.js';
 
@@ -124,6 +125,11 @@ export class EventPipeline {
           return;
         } catch (err) {
           const delay = RETRY_DELAYS_MS[attempt];
+          if (isPermanentFailure(err)) {
+            this.opts.metrics.eventsRejected.inc({ reason: 'unprocessable' });
+            this.opts.logger.error({ err, event: event.eventId }, 'event cannot be processed (a retry would fail the same way); dropped');
+            return;
+          }
           if (delay === undefined || this.closed) {
             this.opts.metrics.eventsProcessed.inc({ outcome: 'failed' });
             this.opts.logger.error({ err, event: event.eventId }, 'event could not be processed after retries; dropped');

@@ -3,6 +3,7 @@
 // message must come back as a reason, never as an exception, or one producer could stall the channel.
 import type { FhirVersion } from '../config.js';
 import { parseFhirDateTime } from '../fhir/fhir-datetime.js';
+import { parseBoundedJson } from '../fhir/bounded-json.js';
 import { FHIR_ID } from '../fhir/id.js';
 import { isResourceType } from '../fhir/search-parameters.js';
 import type { FhirResource, Interaction, ResourceChangeEvent } from './event.js';
@@ -39,6 +40,8 @@ export const VALIDATION_REASONS = [
   'version-mismatch',
   'bad-previous',
   'previous-mismatch',
+  'too-large',
+  'too-deep',
 ] as const;
 
 export type ValidationReason = (typeof VALIDATION_REASONS)[number];
@@ -51,7 +54,15 @@ export interface ValidateOptions {
   version: FhirVersion;
   /** The ingest clock, for events that carry no timestamp. */
   now?: () => Date;
+  /** Largest message accepted; MAX_EVENT_BYTES unless given. */
+  maxBytes?: number;
 }
+
+/**
+ * Larger messages are rejected (`too-large`): one would hold a processing slot and memory for
+ * long. A producer with resources this big sends the event without `resource`; the gateway reads it.
+ */
+export const MAX_EVENT_BYTES = 16 * 1024 * 1024;
 
 const INTERACTIONS: readonly string[] = ['create', 'update', 'delete'];
 const TYPE = /^[A-Z][A-Za-z]+$/;
@@ -76,14 +87,11 @@ export function isInstant(value: string): boolean {
 
 /** Parses and validates one pub/sub message. Never throws. */
 export function validateEvent(message: string, opts: ValidateOptions): ValidationResult {
-  let value: unknown;
-  try {
-    value = JSON.parse(message);
-  } catch (err) {
-    // V8 quotes part of the text in its message; keep the log line short.
-    return fail('not-json', `message is not JSON: ${(err instanceof Error ? err.message : String(err)).slice(0, 120)}`);
-  }
-  return validateEventValue(value, opts);
+  // Too deep is decided here, before anything recurses over the event: it is a reason no retry
+  // can change, and used to fail only later, in serialisation, where it was retried for 80 s.
+  const parsed = parseBoundedJson(message, { maxBytes: opts.maxBytes ?? MAX_EVENT_BYTES });
+  if (!parsed.ok) return fail(parsed.reason, `message is ${parsed.detail}`);
+  return validateEventValue(parsed.value, opts);
 }
 
 /** validateEvent for a value already parsed (or built in process, as the proxy's events are). */

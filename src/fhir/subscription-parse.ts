@@ -3,6 +3,7 @@
 //
 // The server's FHIR version decides the form: R4/R4B servers take the backport profile or classic
 // criteria, R5 servers take the R5 Subscription. Only the websocket channel is offered.
+import { parseBoundedJson } from './bounded-json.js';
 import type { ParseContext } from './parse-context.js';
 import type { SubscriptionModel, SubscriptionStatusCode } from './subscription.js';
 import { structure, SubscriptionInvalid } from './subscription-invalid.js';
@@ -21,13 +22,10 @@ export function parseSubscription(input: unknown, ctx: ParseContext): Subscripti
 
 /** As parseSubscription, from the request body text. */
 export function parseJsonSubscription(text: string, ctx: ParseContext): SubscriptionModel {
-  let input: unknown;
-  try {
-    input = JSON.parse(text);
-  } catch (err) {
-    throw structure('Subscription', `the body is not valid JSON: ${(err as Error).message}`);
-  }
-  return parseSubscription(input, ctx);
+  // The size is the body reader's to bound; the depth is bounded here, where the text is read.
+  const parsed = parseBoundedJson(text, { maxBytes: Number.MAX_SAFE_INTEGER });
+  if (!parsed.ok) throw structure('Subscription', `the body is ${parsed.detail}`);
+  return parseSubscription(parsed.value, ctx);
 }
 
 /** The resource to forward upstream: the input with status set (and nothing else changed). */

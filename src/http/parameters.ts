@@ -1,3 +1,4 @@
+import { parseBoundedJson } from '../fhir/bounded-json.js';
 import { BodyTooLarge, readBody } from './body.js';
 import type { Exchange } from './exchange.js';
 
@@ -8,10 +9,6 @@ export class ParametersInvalid extends Error {
   override name = 'ParametersInvalid';
 }
 
-interface ParametersResource {
-  resourceType: 'Parameters';
-  parameter?: Array<{ name?: string } & Record<string, unknown>>;
-}
 
 const PRIMITIVE = /^value(String|Id|Code|Integer|Integer64|UnsignedInt|PositiveInt|Uri|Url|Canonical|Boolean|DateTime|Instant|Decimal)$/;
 
@@ -29,22 +26,33 @@ export function readOperationParams(ex: Exchange, limit: number): Promise<Operat
       for (const [name, value] of new URLSearchParams(bytes.toString('utf8'))) add(name, value);
       return params;
     }
-    let parsed: ParametersResource;
-    try {
-      parsed = JSON.parse(bytes.toString('utf8')) as ParametersResource;
-    } catch (err) {
-      throw new ParametersInvalid(`The body is not valid JSON: ${(err as Error).message}`);
-    }
-    if (parsed?.resourceType !== 'Parameters') throw new ParametersInvalid('The body must be a Parameters resource');
-    for (const [i, p] of (parsed.parameter ?? []).entries()) {
-      const key = Object.keys(p).find((k) => PRIMITIVE.test(k));
-      if (typeof p.name !== 'string' || !key) throw new ParametersInvalid(`Parameters.parameter[${i}] must have a name and a primitive value`);
-      add(p.name, String(p[key]));
-    }
+    const parsed = parseBoundedJson(bytes.toString('utf8'), { maxBytes: limit });
+    if (!parsed.ok) throw new ParametersInvalid(`The body is ${parsed.detail}`);
+    for (const [name, value] of parametersOf(parsed.value)) add(name, value);
     return params;
   }, (err: unknown) => {
     throw err instanceof BodyTooLarge ? new ParametersInvalid(err.message) : err;
   });
+}
+
+/** The name and primitive value of each Parameters.parameter, or ParametersInvalid saying what is wrong. */
+function parametersOf(body: unknown): Array<[string, string]> {
+  if (!isObject(body) || body.resourceType !== 'Parameters') throw new ParametersInvalid('The body must be a Parameters resource');
+  if (body.parameter === undefined) return [];
+  if (!Array.isArray(body.parameter)) throw new ParametersInvalid('Parameters.parameter must be an array');
+  return body.parameter.map((p: unknown, i): [string, string] => {
+    if (!isObject(p)) throw new ParametersInvalid(`Parameters.parameter[${i}] must be an object`);
+    const keys = Object.keys(p).filter((k) => PRIMITIVE.test(k));
+    const value = keys.length === 1 ? p[keys[0]!] : undefined;
+    if (typeof p.name !== 'string' || p.name === '' || !(typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean')) {
+      throw new ParametersInvalid(`Parameters.parameter[${i}] must have a name and one primitive value`);
+    }
+    return [p.name, String(value)];
+  });
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** All values of a parameter, comma-separated values split as FHIR search does. */

@@ -12,6 +12,7 @@ interface Case {
   message?: string;
   version?: FhirVersion;
   schemaAccepts?: boolean;
+  maxBytes?: number;
 }
 
 const root = new URL('../../', import.meta.url);
@@ -39,7 +40,7 @@ describe('resource-change event validation', () => {
 
     for (const c of cases) {
       it(`validator: ${c.name} → ${c.valid ? 'valid' : c.reason}`, () => {
-        const result = validateEvent(messageOf(c), opts(c.version));
+        const result = validateEvent(messageOf(c), { ...opts(c.version), ...(c.maxBytes ? { maxBytes: c.maxBytes } : {}) });
         if (c.valid) {
           expect(result, JSON.stringify(result)).to.include({ ok: true });
         } else {
