@@ -49,7 +49,7 @@ function parseJson(text: string): Inbound {
   if (typeof token !== 'string' || !TOKEN.test(token)) return { kind: 'invalid', dialect: 'medplum', reason: 'payload.token must be a binding token' };
   if (msg.type === 'unbind-from-token') return { kind: 'unbind', dialect: 'medplum', token };
   const since = payload.eventsSinceNumber;
-  if (since !== undefined && !(Number.isInteger(since) && (since as number) >= 0)) {
+  if (since !== undefined && !(Number.isSafeInteger(since) && (since as number) >= 0)) {
     return { kind: 'invalid', dialect: 'medplum', reason: 'payload.eventsSinceNumber must be a non-negative integer' };
   }
   return { kind: 'bind', dialect: 'medplum', token, ...(since !== undefined ? { eventsSince: since as number } : {}) };

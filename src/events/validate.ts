@@ -195,7 +195,7 @@ function whyNot(name: string, value: unknown, reference: string): string {
   if (!isObject(value)) return `${name} must be a FHIR resource (a JSON object), got ${kind(value)}`;
   if (typeof value.resourceType !== 'string' || !TYPE.test(value.resourceType)) return `${name}.resourceType must be a resource type name, got ${show(value.resourceType)}`;
   if (!absent(value.meta) && !isObject(value.meta)) return `${name}.meta must be an object, got ${kind(value.meta)}`;
-  const id = typeof value.id === 'string' ? value.id : absent(value.id) ? '(no id)' : show(value.id);
+  const id = typeof value.id === 'string' ? value.id.slice(0, 80) : absent(value.id) ? '(no id)' : show(value.id);
   return `${name} is ${value.resourceType}/${id}, not the ${reference} of reference`;
 }
 

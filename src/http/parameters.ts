@@ -26,16 +26,20 @@ export function readOperationParams(ex: Exchange, limit: number): Promise<Operat
       for (const [name, value] of new URLSearchParams(bytes.toString('utf8'))) add(name, value);
       return params;
     }
-    const parsed = parseBoundedJson(bytes.toString('utf8'), { maxBytes: limit });
-    if (!parsed.ok) throw new ParametersInvalid(`The body is ${parsed.detail}`);
-    for (const [name, value] of parametersOf(parsed.value)) add(name, value);
+    for (const [name, value] of parametersInBody(bytes.toString('utf8'), limit)) add(name, value);
     return params;
   }, (err: unknown) => {
     throw err instanceof BodyTooLarge ? new ParametersInvalid(err.message) : err;
   });
 }
 
-/** The name and primitive value of each Parameters.parameter, or ParametersInvalid saying what is wrong. */
+/** The name and primitive value of each parameter of a Parameters body; ParametersInvalid says what is wrong. */
+export function parametersInBody(text: string, limit: number): Array<[string, string]> {
+  const parsed = parseBoundedJson(text, { maxBytes: limit });
+  if (!parsed.ok) throw new ParametersInvalid(`The body is ${parsed.detail}`);
+  return parametersOf(parsed.value);
+}
+
 function parametersOf(body: unknown): Array<[string, string]> {
   if (!isObject(body) || body.resourceType !== 'Parameters') throw new ParametersInvalid('The body must be a Parameters resource');
   if (body.parameter === undefined) return [];

@@ -13,7 +13,8 @@
 // - `;` (path parameters, plain or `%3b`): servlet containers strip `;...` from a segment, so
 //   `Subscription;x=1` would be `Subscription` to the upstream but not to the gateway;
 // - any encoded percent (`%25`): decoded again upstream it becomes whatever it encodes;
-// - control characters and malformed percent-encoding.
+// - control characters, characters a URI must percent-encode (space, non-ASCII), and malformed
+//   percent-encoding.
 // Runs of `/` and a trailing `/` are collapsed: `//Subscription` and `Subscription/` are
 // `Subscription`, to the router and to the upstream alike. Legitimate FHIR paths need none of the
 // refused forms: types, ids, `_history`, `_search` and `$operation` names are plain ASCII.
@@ -35,6 +36,8 @@ const REFUSED: Array<[RegExp, string]> = [
   [/;|%3b/i, 'a path parameter (;)'],
   [/%2f/i, 'an encoded slash (%2f) inside a segment'],
   [/%(?:[01][0-9a-f]|7f)|[\u0000-\u001f\u007f]/i, 'a control character'],
+  // A URI is ASCII (RFC 3986): anything else must come percent-encoded, or servers read it differently.
+  [/[^\u0021-\u007e]/, 'a character that must be percent-encoded'],
 ];
 
 /** Reads the part of a request path after the FHIR base (the query excluded). Never throws. */

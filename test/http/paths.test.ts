@@ -54,6 +54,8 @@ describe('request paths: one path, one meaning', () => {
       ['/Patient/1%00', /control character/],
       ['/Patient/%0d%0aX-Injected:1', /control character/],
       ['/Patient/%c0%ae%c0%ae', /malformed/],
+      ['/Patient/é', /must be percent-encoded/],
+      ['/Patient/a b', /must be percent-encoded/],
       ['/Patient/%e', /malformed/],
       ['Subscription', /continue the FHIR base/],
     ];
