@@ -1,9 +1,9 @@
 import { expect } from 'chai';
-import net from 'node:net';
 import type { Gateway } from '../../src/gateway.js';
 import { parseFhirPath } from '../../src/http/request-path.js';
 import { backportSubscription, fhir } from '../support/fhir.js';
 import { startTestGateway } from '../support/gateway.js';
+import { firstBody, rawExchange } from '../support/raw-http.js';
 import { startRecordingProxy, type RecordingProxy } from '../support/recording-proxy.js';
 import { startUpstream, type DemoUpstream } from '../support/upstream.js';
 
@@ -13,20 +13,11 @@ interface Outcome {
 }
 
 /** One request with the path written exactly as given: fetch and undici would normalise it first. */
-function rawRequest(port: number, method: string, path: string, body?: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1');
-    let data = '';
-    socket.on('data', (d: Buffer) => (data += d.toString('latin1')));
-    socket.on('error', reject);
-    socket.on('close', () => {
-      const m = /^HTTP\/1\.1 (\d{3})/.exec(data);
-      if (!m) return reject(new Error(`no response to ${method} ${path}: ${JSON.stringify(data.slice(0, 200))}`));
-      resolve({ status: Number(m[1]), body: data.slice(data.indexOf('\r\n\r\n') + 4) });
-    });
-    const head = `${method} ${path} HTTP/1.1\r\nHost: gateway\r\nConnection: close\r\nAccept: application/fhir+json\r\n`;
-    socket.write(body === undefined ? `${head}\r\n` : `${head}Content-Type: application/fhir+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
-  });
+async function rawRequest(port: number, method: string, path: string, body?: string): Promise<{ status: number; body: string }> {
+  const head = `${method} ${path} HTTP/1.1\r\nHost: gateway\r\nConnection: close\r\nAccept: application/fhir+json\r\n`;
+  const answer = await rawExchange(port, body === undefined ? `${head}\r\n` : `${head}Content-Type: application/fhir+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  if (answer.statuses.length !== 1) throw new Error(`no single response to ${method} ${path}: ${JSON.stringify(answer.data.slice(0, 200))}`);
+  return { status: answer.statuses[0]!, body: firstBody(answer) };
 }
 
 describe('request paths: one path, one meaning', () => {
