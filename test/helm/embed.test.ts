@@ -1,17 +1,19 @@
 // Another chart adds the gateway to its own pod through the named templates the chart README
 // documents; the shipped examples render; NOTES.txt tells the operator where the gateway is.
 import { expect } from 'chai';
-import { cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { CHART, find, lint, only, render, renderNotes, scratchPath } from '../support/helm.js';
+import { CHART, find, helm, lint, only, render, renderNotes, scratchPath } from '../support/helm.js';
 import { assertInvariants, envOf, gatewayOf, gatewayView, podOf } from './invariants.js';
 
 /** A FHIR server's chart with the gateway chart as a dependency in its charts/ folder. */
 function parentChart(gatewayValues: object): string {
   const dir = scratchPath('parent');
   mkdirSync(join(dir, 'templates'), { recursive: true });
-  cpSync(CHART, join(dir, 'charts', 'fhir-subscription-gateway'), { recursive: true });
+  // As `helm dependency build` leaves it: the packaged chart in charts/.
+  const packaged = helm(['package', CHART, '--destination', join(dir, 'charts')]);
+  if (packaged.status !== 0) throw new Error(`helm package failed: ${packaged.stderr}`);
   writeFileSync(join(dir, 'Chart.yaml'), 'apiVersion: v2\nname: my-fhir-server\nversion: 1.0.0\ndependencies:\n  - name: fhir-subscription-gateway\n    version: 0.1.0\n');
   writeFileSync(join(dir, 'values.yaml'), JSON.stringify({ 'fhir-subscription-gateway': gatewayValues }));
   // What the chart README tells a parent chart to write.
@@ -62,6 +64,7 @@ describe('helm chart: embedded in another chart, examples, notes', function () {
     assertInvariants(manifests, pod);
     const view = gatewayView(manifests, pod);
     expect(view.config.redis?.url).to.equal('redis://redis:6379');
+    expect(view.config.publicBaseUrl, "the parent's Service is not known here").to.equal(undefined);
     expect(view.topics).to.have.length(1);
     expect((deployment as unknown as { spec: { template: { metadata: { annotations: object } } } }).spec.template.metadata.annotations).to.have.keys('checksum/config', 'checksum/topics', 'checksum/secret');
   });
@@ -93,6 +96,7 @@ describe('helm chart: embedded in another chart, examples, notes', function () {
     expect(standalone).to.include('fhir-subscription-gateway (standalone) proxies http://hapi.fhir.svc:8080/fhir');
     expect(standalone).to.include('kubectl --namespace fhir port-forward service/gw-fhir-subscription-gateway 8080:80');
     expect(standalone).to.include('in memory (one replica');
+    expect(standalone).to.include('Responses and binding tokens name http://gw-fhir-subscription-gateway.fhir.svc/fhir');
     const sidecar = renderNotes({ mode: 'sidecar', containerPort: 8081, sidecar: { container: { name: 'hapi', image: 'h:1', ports: [{ containerPort: 8080 }] } }, ingress: { enabled: true, hosts: [{ host: 'fhir.example.org' }], tls: [{ secretName: 't', hosts: ['fhir.example.org'] }] } });
     expect(sidecar).to.include('proxies http://localhost:8080/fhir (the hapi container in the same pod)');
     expect(sidecar).to.include('FHIR base URL:  https://fhir.example.org/fhir').and.include('WebSocket:      wss://fhir.example.org/ws');

@@ -36,6 +36,7 @@ const CASES: Record<string, Case> = {
       expect(kinds(ms)).to.deep.equal(['ConfigMap', 'Deployment', 'Service', 'ServiceAccount']);
       expect(view.config.fhirUpstreamUrl).to.equal(UPSTREAM);
       expect(view.config.redis).to.equal(undefined);
+      expect(view.config.publicBaseUrl, 'what in-cluster clients use, not localhost').to.equal('http://gw-fhir-subscription-gateway.fhir.svc/fhir');
       expect(envOf(gatewayOf(podOf(only(ms, 'Deployment'))), 'TOPICS_DIR'), 'the image keeps its own topics').to.equal(undefined);
       const service = only(ms, 'Service') as unknown as { spec: { ports: { targetPort: string; port: number }[] } };
       expect(service.spec.ports).to.deep.include({ name: 'http', port: 80, targetPort: 'gateway', protocol: 'TCP' });
@@ -146,10 +147,11 @@ const CASES: Record<string, Case> = {
     },
   },
   'sidecar with Redis and two replicas, port and path given': {
-    values: { mode: 'sidecar', replicaCount: 2, sidecar: { container: { name: 'fhir', image: 'example/fhir:1' }, port: 9090, upstreamPath: '/baseR4/' }, redis: { url: 'rediss://redis.example:6380' }, tokenSecret: { value: TOKEN }, config: { upstreamWaitMs: 120000 } },
+    values: { mode: 'sidecar', replicaCount: 2, service: { port: 8080 }, sidecar: { container: { name: 'fhir', image: 'example/fhir:1' }, port: 9090, upstreamPath: '/baseR4/' }, redis: { url: 'rediss://redis.example:6380' }, tokenSecret: { value: TOKEN }, config: { upstreamWaitMs: 120000 } },
     check: (ms, view) => {
       expect(view.config.fhirUpstreamUrl).to.equal('http://localhost:9090/baseR4');
       expect(view.config.upstreamWaitMs).to.equal(120_000);
+      expect(view.config.publicBaseUrl).to.equal('http://gw-fhir-subscription-gateway.fhir.svc:8080/fhir');
       expect(view.config.redis?.url).to.equal('rediss://redis.example:6380');
     },
   },

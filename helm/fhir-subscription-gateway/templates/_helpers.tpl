@@ -118,6 +118,10 @@ app.kubernetes.io/component: gateway
 {{- $scheme := "http" -}}
 {{- range .Values.ingress.tls -}}{{- if has $host (.hosts | default list) -}}{{- $scheme = "https" -}}{{- end -}}{{- end -}}
 {{- $_ := set $config "publicBaseUrl" (printf "%s://%s%s" $scheme $host (include "fhir-subscription-gateway.fhirBasePath" .)) -}}
+{{- else if and (not .Values.sidecar.embedded) (not (hasKey $config "publicBaseUrl")) -}}
+{{- /* The URL in-cluster clients use, rather than the gateway's own localhost default. */ -}}
+{{- $port := ternary "" (printf ":%v" .Values.service.port) (eq (int .Values.service.port) 80) -}}
+{{- $_ := set $config "publicBaseUrl" (printf "http://%s.%s.svc%s%s" (include "fhir-subscription-gateway.fullname" .) .Release.Namespace $port (include "fhir-subscription-gateway.fhirBasePath" .)) -}}
 {{- end -}}
 {{- toPrettyJson $config -}}
 {{- end -}}
