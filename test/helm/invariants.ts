@@ -2,6 +2,7 @@
 // the pod's hardening, its probes, where secrets come from, and that the config and topics the
 // gateway is pointed at are mounted there and are what the gateway itself accepts.
 import { expect } from 'chai';
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { loadConfig, type Config } from '../../src/config.js';
@@ -31,7 +32,7 @@ interface Container {
 }
 export interface PodSpec {
   containers: Container[];
-  volumes?: { name: string; emptyDir?: object; configMap?: { name: string } }[];
+  volumes?: { name: string; emptyDir?: object; configMap?: { name: string }; secret?: { secretName: string } }[];
 }
 
 export const podOf = (deployment: Manifest): PodSpec => (deployment as unknown as { spec: { template: { spec: PodSpec } } }).spec.template.spec;
@@ -52,6 +53,8 @@ const EXISTING: Record<string, string> = {
   REDIS_SENTINEL_PASSWORD: 'existing-sentinel-password',
   FHIR_UPSTREAM_AUTHORIZATION: 'Bearer existing',
 };
+
+const KEY_PAIR = generateKeyPairSync('ec', { namedCurve: 'prime256v1', publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
 
 /** Every manifest is a valid object of its kind, and the pod holds the chart's invariants. */
 export function assertInvariants(manifests: Manifest[], pod: PodSpec = podOf(only(manifests, 'Deployment'))): void {
@@ -148,6 +151,17 @@ export function gatewayView(manifests: Manifest[], pod: PodSpec = podOf(only(man
   if (env.TOPICS_DIR) {
     env.TOPICS_DIR = materialize(env.TOPICS_DIR);
     topics = loadTopicDir(env.TOPICS_DIR, { info: () => {}, warn: () => void warnings++ });
+  }
+  // Key files from a Secret volume: stand-ins for the pair the user's Secret holds.
+  for (const [name, pem] of [['TOKEN_PRIVATE_KEY_FILE', KEY_PAIR.privateKey], ['TOKEN_PUBLIC_KEY_FILE', KEY_PAIR.publicKey]] as const) {
+    const path = env[name];
+    if (!path) continue;
+    const mount = gw.volumeMounts!.find((m) => m.mountPath === dirname(path));
+    expect(pod.volumes!.find((v) => v.name === mount?.name)?.secret, `${name} is in a mounted Secret`).to.not.equal(undefined);
+    const local = join(root, path);
+    mkdirSync(dirname(local), { recursive: true });
+    writeFileSync(local, pem);
+    env[name] = local;
   }
   return { config: loadConfig(env), env, topics, warnings };
 }

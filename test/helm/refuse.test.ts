@@ -18,6 +18,8 @@ const REFUSED: Array<[string, object, RegExp]> = [
   ['a Sentinel password for a Cluster', { upstream: UPSTREAM, tokenSecret: TOKEN, redis: { sentinelPassword: 'pw' }, config: { redis: { cluster: { nodes: [{ host: 'c', port: 6379 }] } } } }, /apply to config.redis.sentinel only/],
   ['a token secret given twice', { upstream: UPSTREAM, tokenSecret: { ...TOKEN, existingSecret: 'x' } }, /tokenSecret.value or tokenSecret.existingSecret, not both/],
   ['an HS256 secret with RS256', { upstream: UPSTREAM, tokenSecret: TOKEN, config: { tokenAlgorithm: 'RS256' } }, /tokenSecret is only used with config.tokenAlgorithm HS256, not RS256/],
+  ['RS256 without its key pair', { upstream: UPSTREAM, config: { tokenAlgorithm: 'RS256' } }, /config.tokenAlgorithm RS256 needs its key pair: set tokenKeys.existingSecret/],
+  ['a key pair with HS256', { upstream: UPSTREAM, tokenKeys: { existingSecret: 'keys' } }, /set config.tokenAlgorithm to RS256 or ES256/],
   ['standalone without an upstream', {}, /mode standalone needs upstream.url/],
   ['standalone with a sidecar container', { upstream: UPSTREAM, sidecar: SIDECAR.sidecar }, /sidecar.container and sidecar.embedded are for mode sidecar/],
   ['sidecar without the FHIR server container', { mode: 'sidecar' }, /mode sidecar needs sidecar.container/],

@@ -92,6 +92,16 @@ const CASES: Record<string, Case> = {
       expect((only(ms, 'Deployment') as unknown as { spec: { replicas?: number } }).spec.replicas, 'the HPA owns the replica count').to.equal(undefined);
     },
   },
+  'ES256 binding tokens from a key pair in an existing Secret, on Redis': {
+    values: { upstream: { url: UPSTREAM }, replicaCount: 2, redis: { existingSecret: 'redis-conn' }, tokenKeys: { existingSecret: 'token-keys' }, config: { tokenAlgorithm: 'ES256' } },
+    check: (ms, view) => {
+      expect(view.config.tokenAlgorithm).to.equal('ES256');
+      expect(view.config.tokenPrivateKey).to.match(/BEGIN PRIVATE KEY/);
+      const pod = podOf(only(ms, 'Deployment'));
+      expect(pod.volumes!.find((v) => v.name === 'fsg-token-keys')?.secret?.secretName).to.equal('token-keys');
+      expect(envOf(gatewayOf(pod), 'TOKEN_SECRET')).to.equal(undefined);
+    },
+  },
   'every optional object on: HPA, PDB, ServiceMonitor, NetworkPolicy, Ingress with TLS, topics': {
     values: {
       upstream: { url: UPSTREAM },

@@ -32,6 +32,12 @@ Each renders a YAML list item (or items) and takes the gateway chart's context.
     - name: TOPICS_DIR
       value: {{ include "fhir-subscription-gateway.topicsDir" . | quote }}
     {{- end }}
+    {{- with $v.tokenKeys.existingSecret }}
+    - name: TOKEN_PRIVATE_KEY_FILE
+      value: {{ printf "%s/%s" (include "fhir-subscription-gateway.tokenKeysDir" $) $v.tokenKeys.privateKeyKey | quote }}
+    - name: TOKEN_PUBLIC_KEY_FILE
+      value: {{ printf "%s/%s" (include "fhir-subscription-gateway.tokenKeysDir" $) $v.tokenKeys.publicKeyKey | quote }}
+    {{- end }}
     {{- $pw := $v.redis.passwordSecret }}
     {{- $pwSecret := ternary $pw.name "" (not (or (empty $pw.name) (empty $pw.passwordKey))) }}
     {{- $sentinelPwSecret := ternary $pw.name "" (not (or (empty $pw.name) (empty $pw.sentinelPasswordKey))) }}
@@ -86,6 +92,11 @@ Each renders a YAML list item (or items) and takes the gateway chart's context.
       mountPath: {{ include "fhir-subscription-gateway.topicsDir" . }}
       readOnly: true
     {{- end }}
+    {{- if $v.tokenKeys.existingSecret }}
+    - name: fsg-token-keys
+      mountPath: {{ include "fhir-subscription-gateway.tokenKeysDir" . }}
+      readOnly: true
+    {{- end }}
     {{- with $v.extraVolumeMounts }}
     {{- toYaml . | nindent 4 }}
     {{- end }}
@@ -102,6 +113,12 @@ Each renders a YAML list item (or items) and takes the gateway chart's context.
 - name: fsg-topics
   configMap:
     name: {{ include "fhir-subscription-gateway.topicsConfigMapName" . }}
+{{- end }}
+{{- with .Values.tokenKeys.existingSecret }}
+- name: fsg-token-keys
+  secret:
+    secretName: {{ . }}
+    defaultMode: 0444
 {{- end }}
 {{- with .Values.extraVolumes }}
 {{ toYaml . }}

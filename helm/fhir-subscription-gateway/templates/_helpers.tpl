@@ -65,6 +65,7 @@ app.kubernetes.io/component: gateway
 {{/* Where the chart mounts what it renders. */}}
 {{- define "fhir-subscription-gateway.configDir" -}}/etc/fhir-subscription-gateway/config{{- end -}}
 {{- define "fhir-subscription-gateway.topicsDir" -}}/etc/fhir-subscription-gateway/topics{{- end -}}
+{{- define "fhir-subscription-gateway.tokenKeysDir" -}}/etc/fhir-subscription-gateway/token-keys{{- end -}}
 
 {{/* "true" when topics come from a ConfigMap (the chart's or an existing one). */}}
 {{- define "fhir-subscription-gateway.hasTopics" -}}

@@ -38,6 +38,15 @@ gateway that would crash at start or silently lose notifications is never deploy
 {{- if and (ne $algorithm "HS256") $tokenSecret -}}
 {{- fail (printf "tokenSecret is only used with config.tokenAlgorithm HS256, not %s: remove it." $algorithm) -}}
 {{- end -}}
+{{- if and $v.tokenKeys.existingSecret (eq $algorithm "HS256") -}}
+{{- fail "tokenKeys.existingSecret holds an RS256 or ES256 key pair: set config.tokenAlgorithm to RS256 or ES256 (or use tokenSecret for HS256)." -}}
+{{- end -}}
+{{- if and (ne $algorithm "HS256") (not $v.tokenKeys.existingSecret) (not $v.config.tokenPrivateKeyFile) -}}
+{{- fail (printf "config.tokenAlgorithm %s needs its key pair: set tokenKeys.existingSecret (a Secret with private.pem and public.pem)." $algorithm) -}}
+{{- end -}}
+{{- if and $v.tokenKeys.existingSecret (or $v.config.tokenPrivateKeyFile $v.config.tokenPublicKeyFile) -}}
+{{- fail "tokenKeys.existingSecret sets the key files: remove config.tokenPrivateKeyFile and config.tokenPublicKeyFile." -}}
+{{- end -}}
 
 {{- if and $v.upstream.authorization $v.upstream.existingSecret -}}
 {{- fail "Set upstream.authorization or upstream.existingSecret, not both." -}}
