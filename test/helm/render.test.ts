@@ -36,6 +36,9 @@ const CASES: Record<string, Case> = {
       expect(kinds(ms)).to.deep.equal(['ConfigMap', 'Deployment', 'Service', 'ServiceAccount']);
       expect(view.config.fhirUpstreamUrl).to.equal(UPSTREAM);
       expect(view.config.redis).to.equal(undefined);
+      const spec = (only(ms, 'Deployment') as unknown as { spec: { strategy: { type: string }; template: { spec: { enableServiceLinks: boolean } } } }).spec;
+      expect(spec.strategy.type, 'never two pods with different in-memory state').to.equal('Recreate');
+      expect(spec.template.spec.enableServiceLinks).to.equal(false);
       expect(view.config.publicBaseUrl, 'what in-cluster clients use, not localhost').to.equal('http://gw-fhir-subscription-gateway.fhir.svc/fhir');
       expect(envOf(gatewayOf(podOf(only(ms, 'Deployment'))), 'TOPICS_DIR'), 'the image keeps its own topics').to.equal(undefined);
       const service = only(ms, 'Service') as unknown as { spec: { ports: { targetPort: string; port: number }[] } };
@@ -49,7 +52,9 @@ const CASES: Record<string, Case> = {
       expect(view.config.redis?.url).to.equal('redis://:redis-pw@redis.fhir:6379/0');
       expect(view.config.tokenSecret).to.equal(TOKEN);
       expect(view.config.upstreamAuthorization).to.equal('Bearer upstream-token');
-      expect((only(ms, 'Deployment') as unknown as { spec: { replicas: number } }).spec.replicas).to.equal(3);
+      const spec = (only(ms, 'Deployment') as unknown as { spec: { replicas: number; strategy: object } }).spec;
+      expect(spec.replicas).to.equal(3);
+      expect(spec.strategy, 'every replica keeps serving during a rollout').to.deep.equal({ type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } });
     },
   },
   'standalone, existing Secrets for Redis, the token and the upstream': {
