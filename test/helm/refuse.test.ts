@@ -20,6 +20,8 @@ const REFUSED: Array<[string, object, RegExp]> = [
   ['an HS256 secret with RS256', { upstream: UPSTREAM, tokenSecret: TOKEN, config: { tokenAlgorithm: 'RS256' } }, /tokenSecret is only used with config.tokenAlgorithm HS256, not RS256/],
   ['RS256 without its key pair', { upstream: UPSTREAM, config: { tokenAlgorithm: 'RS256' } }, /config.tokenAlgorithm RS256 needs its key pair: set tokenKeys.existingSecret/],
   ['a key pair with HS256', { upstream: UPSTREAM, tokenKeys: { existingSecret: 'keys' } }, /set config.tokenAlgorithm to RS256 or ES256/],
+  ['a secret set inline through extraEnv', { upstream: UPSTREAM, extraEnv: [{ name: 'TOKEN_SECRET', value: 'x'.repeat(40) }] }, /extraEnv must not set TOKEN_SECRET/],
+  ['the upstream set through extraEnv', { upstream: UPSTREAM, extraEnv: [{ name: 'FHIR_UPSTREAM_URL', value: 'http://other/fhir' }] }, /extraEnv must not set FHIR_UPSTREAM_URL/],
   ['standalone without an upstream', {}, /mode standalone needs upstream.url/],
   ['standalone with a sidecar container', { upstream: UPSTREAM, sidecar: SIDECAR.sidecar }, /sidecar.container and sidecar.embedded are for mode sidecar/],
   ['sidecar without the FHIR server container', { mode: 'sidecar' }, /mode sidecar needs sidecar.container/],

@@ -113,6 +113,9 @@ const CASES: Record<string, Case> = {
       redis: { existingSecret: 'redis-conn' },
       tokenSecret: { existingSecret: 'gw-token' },
       config: { fhirBasePath: '/fhir/r4', logLevel: 'debug' },
+      extraEnv: [{ name: 'NODE_OPTIONS', value: '--max-old-space-size=384' }, { name: 'EVENT_LOG_MAX', value: '2000' }],
+      extraVolumes: [{ name: 'ca', configMap: { name: 'ca-bundle' } }],
+      extraVolumeMounts: [{ name: 'ca', mountPath: '/etc/ssl/custom', readOnly: true }],
       topics: { 'encounter-start.json': TOPIC, 'as-text.json': JSON.stringify({ ...TOPIC, id: 'text', url: 'https://example.org/fhir/SubscriptionTopic/text' }) },
       autoscaling: { enabled: true, maxReplicas: 4 },
       podDisruptionBudget: { enabled: true },
@@ -125,6 +128,10 @@ const CASES: Record<string, Case> = {
       expect(view.topics.map((t) => t.url).sort()).to.deep.equal([TOPIC.url, 'https://example.org/fhir/SubscriptionTopic/text']);
       expect(view.warnings).to.equal(0);
       expect(view.config.fhirBasePath).to.equal('/fhir/r4');
+      expect(view.config.eventLogMax, 'extraEnv reaches the gateway').to.equal(2000);
+      const pod = podOf(only(ms, 'Deployment'));
+      expect(pod.volumes!.find((v) => v.name === 'ca')?.configMap).to.deep.equal({ name: 'ca-bundle' });
+      expect(gatewayOf(pod).volumeMounts).to.deep.include({ name: 'ca', mountPath: '/etc/ssl/custom', readOnly: true });
       expect(view.config.publicBaseUrl, 'derived from the Ingress host and its TLS').to.equal('https://fhir.example.org/fhir/r4');
 
       const ingress = only(ms, 'Ingress') as unknown as { metadata: { annotations: Record<string, string> }; spec: { rules: { http: { paths: { path: string }[] } }[] } };

@@ -108,6 +108,13 @@ gateway that would crash at start or silently lose notifications is never deploy
 {{- end -}}
 {{- end -}}
 
+{{- $owned := list "FHIR_UPSTREAM_URL" "PORT" "CONFIG_FILE" "TOPICS_DIR" "TOKEN_SECRET" "TOKEN_PRIVATE_KEY_FILE" "TOKEN_PUBLIC_KEY_FILE" "REDIS_URL" "REDIS_PASSWORD" "REDIS_SENTINEL_PASSWORD" "FHIR_UPSTREAM_AUTHORIZATION" -}}
+{{- range $v.extraEnv -}}
+{{- if has .name $owned -}}
+{{- fail (printf "extraEnv must not set %s: the chart sets it from its own values (upstream, sidecar, containerPort, config, topics, tokenSecret, tokenKeys, redis), secrets by reference." .name) -}}
+{{- end -}}
+{{- end -}}
+
 {{- if and $v.ingress.enabled (not $v.ingress.hosts) -}}
 {{- fail "ingress.enabled needs at least one entry in ingress.hosts." -}}
 {{- end -}}
