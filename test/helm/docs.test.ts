@@ -55,6 +55,12 @@ function documentedPaths(): Set<string> {
 describe('helm chart: documentation', () => {
   const paths = schemaPaths(schema).filter((p) => p !== 'global');
 
+  it("installs the image of the gateway's own version by default", () => {
+    const chart = parse(readFileSync(join(CHART, 'Chart.yaml'), 'utf8')) as { appVersion: string };
+    const pkg = JSON.parse(readFileSync(join(CHART, '..', '..', 'package.json'), 'utf8')) as { version: string };
+    expect(chart.appVersion).to.equal(pkg.version);
+  });
+
   it('gives every value in the schema a default in values.yaml', () => {
     for (const path of paths.filter((p) => !OPTIONAL.includes(p))) {
       const parts = path.split('.');
