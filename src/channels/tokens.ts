@@ -202,6 +202,15 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
 }
 
 /**
+ * The issuer every replica of one deployment signs and expects: the same whatever each replica's
+ * PUBLIC_BASE_URL (a client may bind on any replica), and different for another deployment on the
+ * same Redis (another key prefix), whose engine holds none of this one's token records anyway.
+ */
+export function deploymentIssuer(redis: { keyPrefix: string } | undefined): string {
+  return redis ? `fhir-subscription-gateway:${redis.keyPrefix}` : 'fhir-subscription-gateway';
+}
+
+/**
  * The keys the configuration names; with the memory engine and nothing configured, a random
  * secret for this process alone (tokens do not survive a restart, which is fine for one replica).
  */

@@ -31,7 +31,8 @@ describe('config', () => {
     const c = loadConfig({ CONFIG_FILE: file({}) });
     expect(c.port).to.equal(8080);
     expect(c.fhirBasePath).to.equal('/fhir');
-    expect(c.eventsChannel).to.equal('fhir:resource-changes');
+    // Unset: the pipeline uses fhir:resource-changes under the Redis key prefix.
+    expect(c.eventsChannel).to.equal(undefined);
     expect(c.fhirUpstreamUrl).to.equal(undefined);
     expect(c.publicBaseUrl).to.equal(undefined);
     expect(c.redis).to.equal(undefined);
