@@ -1,4 +1,5 @@
 import type { SubscriptionModel } from '../fhir/subscription.js';
+import { ConfirmedWrites, managedStatus as target } from '../subscriptions/confirmed-writes.js';
 import { parseJsonSubscription, SubscriptionInvalid, withStatus } from '../fhir/subscription-parse.js';
 import { forwardBuffered, relay, type Relayed } from '../upstream/forward.js';
 import { BodyTooLarge, ClientAborted, readBody } from './body.js';
@@ -10,9 +11,10 @@ import { answeredUpstreamFailure } from './upstream-failure.js';
 /**
  * Create, update and delete of Subscription: validated before anything reaches the upstream,
  * stored by the upstream with the status the gateway sets, and the registry updated once the
- * upstream has accepted the change.
+ * upstream has confirmed the caller's change (see subscriptions/confirmed-writes.ts).
  */
 export function subscriptionWrites(ctx: OwnedContext) {
+  const confirmed = new ConfirmedWrites(ctx.registry, ctx.client, ctx.logger);
   const path = (rest: string) => `${ctx.upstreamPath}/${rest}`;
 
   async function readModel(ex: Exchange, body: Promise<Buffer>): Promise<{ model: SubscriptionModel; resource: Record<string, unknown> } | undefined> {
@@ -34,9 +36,6 @@ export function subscriptionWrites(ctx: OwnedContext) {
     }
   }
 
-  /** A websocket subscription is active from creation on; a client may create one switched off. */
-  const target = (model: SubscriptionModel) => (model.status === 'off' ? 'off' : 'active');
-
   async function forward(ex: Exchange, method: 'POST' | 'PUT' | 'DELETE', upstreamPath: string, body?: string): Promise<Relayed | undefined> {
     try {
       return await forwardBuffered(ctx.pool, upstreamPath, ex, method, body);
@@ -44,12 +43,6 @@ export function subscriptionWrites(ctx: OwnedContext) {
       if (!answeredUpstreamFailure(ex, err)) throw err;
       return undefined;
     }
-  }
-
-  async function record(model: SubscriptionModel, answer: Relayed, id: string | undefined): Promise<void> {
-    if (answer.status < 200 || answer.status >= 300 || !id) return;
-    if (target(model) === 'active') await ctx.registry.upsert({ ...model, id, status: 'active' });
-    else await ctx.registry.remove(id, 'off');
   }
 
   return {
@@ -62,7 +55,7 @@ export function subscriptionWrites(ctx: OwnedContext) {
         delete resource.id;
         const answer = await forward(ex, 'POST', path('Subscription'), JSON.stringify(resource));
         if (!answer) return;
-        await record(read.model, answer, storedId(answer));
+        await confirmed.stored(read.model, storedId(answer), answer.status);
         relay(ex, answer, ctx.rewriter);
       })();
     },
@@ -78,7 +71,7 @@ export function subscriptionWrites(ctx: OwnedContext) {
         }
         const answer = await forward(ex, 'PUT', path(`Subscription/${encodeURIComponent(id)}`), JSON.stringify(withStatus(read.resource, target(read.model))));
         if (!answer) return;
-        await record(read.model, answer, id);
+        await confirmed.stored(read.model, id, answer.status);
         relay(ex, answer, ctx.rewriter);
       })();
     },
@@ -86,10 +79,7 @@ export function subscriptionWrites(ctx: OwnedContext) {
     async remove(ex: Exchange, id: string): Promise<void> {
       const answer = await forward(ex, 'DELETE', path(`Subscription/${encodeURIComponent(id)}`));
       if (!answer) return;
-      // Gone upstream, or never there: either way nothing may be delivered for it any more.
-      if ((answer.status >= 200 && answer.status < 300) || answer.status === 404 || answer.status === 410) {
-        if (ctx.registry.get(id)) await ctx.registry.remove(id, 'deleted');
-      }
+      await confirmed.deleted(id, answer.status);
       relay(ex, answer, ctx.rewriter);
     },
   };
