@@ -1,3 +1,4 @@
+import { EndpointChecker } from './channels/resthook-endpoint.js';
 import { BindingTokens, bindingTokenKeys, deploymentIssuer } from './channels/tokens.js';
 import { WebSocketChannel } from './channels/websocket.js';
 import { AbandonedSubscriptionReaper } from './subscriptions/reaper.js';
@@ -5,6 +6,7 @@ import type { Config, FhirVersion, RedisConfig } from './config.js';
 import { createEngine, type EngineOptions } from './engine/index.js';
 import type { Engine } from './engine/engine.js';
 import { EventPipeline } from './events/pipeline.js';
+import { parseAllowList } from './fhir/endpoint-rule.js';
 import { resourceTypes } from './fhir/search-parameters.js';
 import type { OwnedContext } from './http/context.js';
 import { fhirRoutes } from './http/fhir-routes.js';
@@ -124,6 +126,7 @@ export async function startGateway(config: Config & { fhirUpstreamUrl: string },
       wsUrl: config.publicWsUrl ?? defaultWsUrl(baseUrl),
       knownResourceTypes,
       logger,
+      endpoints: new EndpointChecker({ allow: parseAllowList(config.resthookAllow) }),
       maxOwnedBodyBytes: Math.min(config.maxBodyBytes, 1024 * 1024),
     };
     route = fhirRoutes(ctx, { basePath: base, proxy, onTopicsWritten: () => service.topicsWritten() });

@@ -1,11 +1,11 @@
-import type { SubscriptionModel } from '../fhir/subscription.js';
 import { ConfirmedWrites, managedStatus as target } from '../subscriptions/confirmed-writes.js';
-import { parseJsonSubscription, SubscriptionInvalid, withStatus } from '../fhir/subscription-parse.js';
+import { SubscriptionInvalid, withStatus } from '../fhir/subscription-parse.js';
 import { forwardBuffered, relay, type Relayed } from '../upstream/forward.js';
 import { BodyTooLarge, ClientAborted, readBody } from './body.js';
 import type { OwnedContext } from './context.js';
 import type { Exchange } from './exchange.js';
 import { sendOutcome } from './respond.js';
+import { validateSubscriptionText, type ValidatedSubscription } from './subscription-validation.js';
 import { answeredUpstreamFailure } from './upstream-failure.js';
 
 /**
@@ -17,7 +17,7 @@ export function subscriptionWrites(ctx: OwnedContext) {
   const confirmed = new ConfirmedWrites(ctx.registry, ctx.client, ctx.logger);
   const path = (rest: string) => `${ctx.upstreamPath}/${rest}`;
 
-  async function readModel(ex: Exchange, body: Promise<Buffer>): Promise<{ model: SubscriptionModel; resource: Record<string, unknown> } | undefined> {
+  async function readModel(ex: Exchange, body: Promise<Buffer>): Promise<ValidatedSubscription | undefined> {
     let text: string;
     try {
       text = (await body).toString('utf8');
@@ -27,8 +27,7 @@ export function subscriptionWrites(ctx: OwnedContext) {
       return undefined;
     }
     try {
-      const model = parseJsonSubscription(text, { fhirVersion: ctx.fhirVersion, topics: ctx.topics, knownResourceTypes: ctx.knownResourceTypes });
-      return { model, resource: JSON.parse(text) as Record<string, unknown> };
+      return await validateSubscriptionText(text, ctx);
     } catch (err) {
       if (!(err instanceof SubscriptionInvalid)) throw err;
       sendOutcome(ex, err.status, err.code, err.message, { expression: err.expression });
