@@ -17,7 +17,7 @@ import { Metrics } from './metrics.js';
 import { SubscriptionService } from './subscriptions/service.js';
 import { UpstreamClient } from './upstream/fhir-client.js';
 import { createUpstreamPool } from './upstream/pool.js';
-import { createProxy } from './upstream/proxy.js';
+import { createProxy, type SeenWrite } from './upstream/proxy.js';
 import { UrlRewriter } from './upstream/rewrite.js';
 import { detectFhirVersion } from './upstream/version.js';
 
@@ -111,7 +111,8 @@ export async function startGateway(config: Config & { fhirUpstreamUrl: string },
     const baseUrl = config.publicBaseUrl ?? `http://localhost:${port}${base}`;
     const rewriter = new UrlRewriter([config.fhirUpstreamUrl, ...config.upstreamAliases], baseUrl);
     channel.ready(baseUrl, rewriter);
-    const proxy = createProxy({ pool, upstreamBase: config.fhirUpstreamUrl, basePath: base, rewriter, maxBodyBytes: config.maxBodyBytes, metrics, logger, onWrite: (write) => events.fromProxy(write) });
+    const onWrite = (write: SeenWrite) => events.fromProxy(write);
+    const proxy = createProxy({ pool, upstreamBase: config.fhirUpstreamUrl, basePath: base, rewriter, maxBodyBytes: config.maxBodyBytes, metrics, logger, onWrite });
     const ctx: OwnedContext = {
       pool,
       client,
@@ -129,7 +130,7 @@ export async function startGateway(config: Config & { fhirUpstreamUrl: string },
       endpoints: new EndpointChecker({ allow: parseAllowList(config.resthookAllow) }),
       maxOwnedBodyBytes: Math.min(config.maxBodyBytes, 1024 * 1024),
     };
-    route = fhirRoutes(ctx, { basePath: base, proxy, onTopicsWritten: () => service.topicsWritten() });
+    route = fhirRoutes(ctx, { basePath: base, proxy, onTopicsWritten: () => service.topicsWritten(), maxBodyBytes: config.maxBodyBytes, onWrite });
     logger.info({ port, baseUrl, upstream: config.fhirUpstreamUrl, fhirVersion, engine: engine.kind }, 'gateway listening');
 
     let closing: Promise<void> | undefined;

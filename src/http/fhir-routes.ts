@@ -1,4 +1,5 @@
-import type { Proxy } from '../upstream/proxy.js';
+import type { Proxy, SeenWrite } from '../upstream/proxy.js';
+import { bundleWrites } from './bundle-writes.js';
 import type { OwnedContext } from './context.js';
 import { bindingTokenOperation } from './binding-token-operation.js';
 import type { Exchange } from './exchange.js';
@@ -14,6 +15,10 @@ export interface FhirRoutesOptions {
   proxy: Proxy;
   /** Called after a successful write that may have changed the upstream's topics. */
   onTopicsWritten: () => void;
+  /** MAX_BODY_BYTES: the bound on a transaction or batch read whole to find its Subscription entries. */
+  maxBodyBytes: number;
+  /** The proxy's write hook, for transactions the gateway forwards itself. */
+  onWrite?: (write: SeenWrite) => void;
 }
 
 const segment = (s: string) => {
@@ -35,6 +40,7 @@ export function fhirRoutes(ctx: OwnedContext, opts: FhirRoutesOptions): (ex: Exc
   const capability = metadata(ctx);
   const events = eventsOperation(ctx);
   const bindingToken = bindingTokenOperation(ctx);
+  const bundles = bundleWrites(ctx, { proxy: opts.proxy, basePath: opts.basePath, maxBodyBytes: opts.maxBodyBytes, onWrite: opts.onWrite });
   const topicsAreResources = ctx.fhirVersion !== 'R4';
 
   const afterSuccess = (ex: Exchange, fn: () => void) =>
@@ -50,6 +56,12 @@ export function fhirRoutes(ctx: OwnedContext, opts: FhirRoutesOptions): (ex: Exc
     if (s.length === 1 && s[0] === 'metadata' && m === 'GET') {
       ex.route = 'metadata';
       return capability(ex);
+    }
+
+    // Transactions and batches: their Subscription entries are validated like direct writes.
+    if (s.length === 0 && m === 'POST') {
+      ex.route = 'bundle';
+      return bundles(ex);
     }
 
     if (s[0] === 'Subscription') {

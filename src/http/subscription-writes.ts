@@ -1,3 +1,4 @@
+import { subscriptionIdFromLocation } from '../fhir/bundle-subscription-entries.js';
 import { ConfirmedWrites, managedStatus as target } from '../subscriptions/confirmed-writes.js';
 import { SubscriptionInvalid, withStatus } from '../fhir/subscription-parse.js';
 import { forwardBuffered, relay, type Relayed } from '../upstream/forward.js';
@@ -93,6 +94,5 @@ function storedId(answer: Relayed): string | undefined {
     // return=minimal or a non-JSON answer: fall back to the Location header
   }
   const location = answer.headers.location ?? answer.headers['content-location'];
-  const match = /\/Subscription\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/|$)/.exec(Array.isArray(location) ? location[0]! : (location ?? ''));
-  return match?.[1];
+  return subscriptionIdFromLocation(Array.isArray(location) ? location[0] : location);
 }
