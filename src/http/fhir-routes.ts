@@ -21,6 +21,8 @@ export interface FhirRoutesOptions {
   onWrite?: (write: SeenWrite) => void;
 }
 
+const conditionalRefusal = 'Conditional writes of Subscription are not supported by the gateway: address the Subscription by id';
+
 const segment = (s: string) => {
   try {
     return decodeURIComponent(s);
@@ -66,6 +68,8 @@ export function fhirRoutes(ctx: OwnedContext, opts: FhirRoutesOptions): (ex: Exc
 
     if (s[0] === 'Subscription') {
       ex.route = 'subscription';
+      // A conditional create answered 200 stored nothing new; the registry must not take the body as stored.
+      if (s.length === 1 && m === 'POST' && ex.headers.has('if-none-exist')) return sendOutcome(ex, 405, 'not-supported', conditionalRefusal);
       if (s.length === 1 && m === 'POST') return writes.create(ex);
       if (s.length === 2 && s[1] === '$status' && (m === 'GET' || m === 'POST')) return status.type(ex);
       if (s.length === 3 && s[2] === '$status' && (m === 'GET' || m === 'POST')) return status.instance(ex, s[1]!);
@@ -78,7 +82,7 @@ export function fhirRoutes(ctx: OwnedContext, opts: FhirRoutesOptions): (ex: Exc
         if (m === 'PATCH') return sendOutcome(ex, 405, 'not-supported', 'PATCH of a Subscription is not supported by the gateway: send the whole resource with PUT, so it can be validated');
       }
       if (s.length === 1 && (m === 'PUT' || m === 'DELETE' || m === 'PATCH')) {
-        return sendOutcome(ex, 405, 'not-supported', 'Conditional writes of Subscription are not supported by the gateway: address the Subscription by id');
+        return sendOutcome(ex, 405, 'not-supported', conditionalRefusal);
       }
     }
 
