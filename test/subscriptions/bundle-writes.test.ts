@@ -1,10 +1,8 @@
 import { expect } from 'chai';
-import { TokenRejected } from '../../src/channels/tokens.js';
 import type { Gateway } from '../../src/gateway.js';
-import { startAccessUpstream, USERS, type AccessUpstream } from '../support/access-upstream.js';
+import { startAccessGateway, tokenRefused, type AccessSetup } from '../support/access-gateway.js';
+import { USERS, type AccessUpstream } from '../support/access-upstream.js';
 import { backportSubscription, fhir } from '../support/fhir.js';
-import { startTestGateway } from '../support/gateway.js';
-import { startRedis, type TestRedis } from '../support/redis.js';
 import { until } from '../support/wait.js';
 
 // Issue 8 item 4: Subscription entries of transactions and batches are validated like direct writes
@@ -29,26 +27,17 @@ const idOf = (location: string | undefined) => /Subscription\/([^/]+)/.exec(loca
 for (const kind of ['memory', 'redis'] as const) {
   describe(`Subscriptions in transactions and batches (${kind} engine, access-checking upstream)`, function () {
     this.timeout(30_000);
-    let redis: TestRedis | undefined;
+    let setup: AccessSetup;
     let access: AccessUpstream;
     let gateway: Gateway;
     let base: string;
 
     before(async () => {
-      access = await startAccessUpstream();
-      const env: Record<string, string> = { FHIR_UPSTREAM_URL: access.url, FHIR_UPSTREAM_AUTHORIZATION: USERS.service, TOPICS_DIR: 'test/fixtures/topics', RESYNC_INTERVAL_MS: '3600000' };
-      if (kind === 'redis') {
-        redis = await startRedis();
-        Object.assign(env, { REDIS_URL: redis.url, REDIS_KEY_PREFIX: redis.newPrefix(), TOKEN_SECRET: 'b'.repeat(32) });
-      }
-      gateway = await startTestGateway(env);
+      setup = await startAccessGateway(kind);
+      ({ access, gateway } = setup);
       base = gateway.baseUrl;
     });
-    after(async () => {
-      await gateway?.close();
-      await access?.close();
-      await redis?.stop();
-    });
+    after(() => setup?.close());
 
     const as = (user: string) => ({ authorization: user });
     const post = <T>(body: unknown, user: string = USERS.clinician) => fhir<T>('POST', base, body, as(user));
@@ -61,15 +50,7 @@ for (const kind of ['memory', 'redis'] as const) {
       return { id: res.body.id, resource: res.body };
     }
 
-    async function revoked(token: string): Promise<boolean> {
-      return gateway.tokens.verify(token).then(
-        () => false,
-        (err: unknown) => {
-          if (err instanceof TokenRejected) return true;
-          throw err;
-        },
-      );
-    }
+    const revoked = (token: string) => tokenRefused(gateway, token);
 
     it('a bad Subscription entry fails the whole request naming the entry, and nothing reaches the upstream', async () => {
       const before = callerRequests();

@@ -1,10 +1,8 @@
 import { expect } from 'chai';
-import { TokenRejected } from '../../src/channels/tokens.js';
 import type { Gateway } from '../../src/gateway.js';
-import { startAccessUpstream, USERS, type AccessUpstream } from '../support/access-upstream.js';
+import { startAccessGateway, tokenRefused, type AccessSetup } from '../support/access-gateway.js';
+import { USERS, type AccessUpstream } from '../support/access-upstream.js';
 import { backportSubscription, fhir } from '../support/fhir.js';
-import { startTestGateway } from '../support/gateway.js';
-import { startRedis, type TestRedis } from '../support/redis.js';
 import { until } from '../support/wait.js';
 
 // Issue 8 item 2: the registry changes only when the upstream confirms the caller's own write. The
@@ -13,26 +11,17 @@ import { until } from '../support/wait.js';
 for (const kind of ['memory', 'redis'] as const) {
   describe(`Who may end a subscription (${kind} engine, access-checking upstream)`, function () {
     this.timeout(30_000);
-    let redis: TestRedis | undefined;
+    let setup: AccessSetup;
     let access: AccessUpstream;
     let gateway: Gateway;
     let base: string;
 
     before(async () => {
-      access = await startAccessUpstream();
-      const env: Record<string, string> = { FHIR_UPSTREAM_URL: access.url, FHIR_UPSTREAM_AUTHORIZATION: USERS.service, TOPICS_DIR: 'test/fixtures/topics', RESYNC_INTERVAL_MS: '3600000' };
-      if (kind === 'redis') {
-        redis = await startRedis();
-        Object.assign(env, { REDIS_URL: redis.url, REDIS_KEY_PREFIX: redis.newPrefix(), TOKEN_SECRET: 'c'.repeat(32) });
-      }
-      gateway = await startTestGateway(env);
+      setup = await startAccessGateway(kind);
+      ({ access, gateway } = setup);
       base = gateway.baseUrl;
     });
-    after(async () => {
-      await gateway?.close();
-      await access?.close();
-      await redis?.stop();
-    });
+    after(() => setup?.close());
 
     const as = (user: string) => ({ authorization: user });
 
@@ -44,15 +33,7 @@ for (const kind of ['memory', 'redis'] as const) {
       return { id: res.body.id, resource: res.body, token };
     }
 
-    async function revoked(token: string): Promise<boolean> {
-      try {
-        await gateway.tokens.verify(token);
-        return false;
-      } catch (err) {
-        if (err instanceof TokenRejected) return true;
-        throw err;
-      }
-    }
+    const revoked = (token: string) => tokenRefused(gateway, token);
 
     it("a colleague's DELETE answered 404 leaves the clinician's subscription active and its tokens valid", async () => {
       const { id, token } = await clinicianSubscription();
