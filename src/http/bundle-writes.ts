@@ -17,8 +17,8 @@ export interface BundleWritesOptions {
   basePath: string;
   /** The bound on a transaction or batch the gateway reads whole (MAX_BODY_BYTES). */
   maxBodyBytes: number;
-  /** The proxy's hook for events: called for a Bundle the gateway forwarded itself. */
-  onWrite?: (write: SeenWrite) => void;
+  /** The proxy's hook for events, for a Bundle the gateway forwarded itself; awaited before the client is answered. */
+  onWrite?: (write: SeenWrite) => void | Promise<void>;
 }
 
 type Checked = { entry: SubscriptionEntry; model?: SubscriptionModel };
@@ -72,10 +72,11 @@ export function bundleWrites(ctx: OwnedContext, opts: BundleWritesOptions): (ex:
       const answer = await forward(ex, text);
       if (!answer) return;
       await record(checked, answer);
-      relay(ex, answer, ctx.rewriter);
-      if (answer.status >= 200 && answer.status < 300 && !ex.aborted) {
-        opts.onWrite?.({ method: 'POST', path: '', query: ex.query, status: answer.status, headers: answer.headers, body: answer.text, requestBody: text, receivedAt: new Date() });
+      // The upstream has made the changes whether or not the client is still there.
+      if (answer.status >= 200 && answer.status < 300) {
+        await opts.onWrite?.({ method: 'POST', path: '', query: ex.query, status: answer.status, headers: answer.headers, body: answer.text, requestBody: text, receivedAt: new Date() });
       }
+      if (!ex.aborted) relay(ex, answer, ctx.rewriter);
     })();
   };
 

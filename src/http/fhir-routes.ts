@@ -18,7 +18,7 @@ export interface FhirRoutesOptions {
   /** MAX_BODY_BYTES: the bound on a transaction or batch read whole to find its Subscription entries. */
   maxBodyBytes: number;
   /** The proxy's write hook, for transactions the gateway forwards itself. */
-  onWrite?: (write: SeenWrite) => void;
+  onWrite?: (write: SeenWrite) => void | Promise<void>;
 }
 
 const conditionalRefusal = 'Conditional writes of Subscription are not supported by the gateway: address the Subscription by id';

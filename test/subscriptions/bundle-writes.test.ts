@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import type { Gateway } from '../../src/gateway.js';
 import { startAccessGateway, tokenRefused, type AccessSetup } from '../support/access-gateway.js';
 import { USERS, type AccessUpstream } from '../support/access-upstream.js';
-import { backportSubscription, fhir } from '../support/fhir.js';
+import { RECORD_CHANGE, backportSubscription, fhir } from '../support/fhir.js';
 import { until } from '../support/wait.js';
 
 // Issue 8 item 4: Subscription entries of transactions and batches are validated like direct writes
@@ -124,6 +124,20 @@ for (const kind of ['memory', 'redis'] as const) {
       await new Promise((r) => setTimeout(r, 200));
       expect(gateway.subscriptions.registry.get(id)).to.not.equal(undefined);
       expect(await revoked(token)).to.equal(false);
+    });
+
+    it('the other entries of a transaction with Subscription entries still produce their events', async () => {
+      const watcher = await fhir<{ id: string }>('POST', `${base}/Subscription`, backportSubscription({ topic: RECORD_CHANGE, filter: 'Observation?patient=Patient/bundle-events' }), as(USERS.clinician));
+      expect(watcher.status).to.equal(201);
+      const observation = { resourceType: 'Observation', status: 'final', code: { text: 'x' }, subject: { reference: 'Patient/bundle-events' } };
+      const res = await post<ResponseBundle>(bundle('transaction', [createSubscription(), { resource: observation, request: { method: 'POST', url: 'Observation' } }]));
+      expect(res.status, JSON.stringify(res.body)).to.equal(200);
+      type StatusBundle = { entry: Array<{ resource: { parameter: Array<{ name: string; valueString?: string }> } }> };
+      const numbered = async () => {
+        const status = await fhir<StatusBundle>('GET', `${base}/Subscription/${watcher.body.id}/$status`, undefined, as(USERS.clinician));
+        return status.body.entry[0]!.resource.parameter.find((p) => p.name === 'events-since-subscription-start')?.valueString;
+      };
+      await until(async () => (await numbered()) === '1', 'the Observation of the transaction is numbered for the watcher');
     });
 
     it('a transaction without Subscription entries is forwarded as it was sent', async () => {
