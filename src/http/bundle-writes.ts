@@ -48,7 +48,7 @@ export function bundleWrites(ctx: OwnedContext, opts: BundleWritesOptions): (ex:
       const input = parseJson(bytes);
       const scan = input === undefined ? undefined : scanBundle(input, [ctx.publicBaseUrl]);
       if (scan === undefined && mentionsSubscription(bytes)) {
-        sendOutcome(ex, 415, 'not-supported', 'A transaction or batch that writes Subscriptions must be sent as JSON, so the gateway can validate them');
+        sendOutcome(ex, 415, 'not-supported', 'A transaction or batch that may write Subscriptions must be sent as valid JSON, so the gateway can validate them; this body could not be read as JSON');
         return;
       }
       if (scan?.kind === 'refused') {
@@ -68,7 +68,14 @@ export function bundleWrites(ctx: OwnedContext, opts: BundleWritesOptions): (ex:
         if (entry.op === 'create') delete resource.id;
         entries[entry.index] = { ...entries[entry.index], resource };
       }
-      const text = JSON.stringify(input);
+      let text: string;
+      try {
+        text = JSON.stringify(input);
+      } catch {
+        // Only a structure nested too deeply to serialise gets here.
+        sendOutcome(ex, 400, 'too-costly', 'The Bundle is nested too deeply to be processed');
+        return;
+      }
       const answer = await forward(ex, text);
       if (!answer) return;
       await record(checked, answer);
@@ -131,7 +138,7 @@ export function bundleWrites(ctx: OwnedContext, opts: BundleWritesOptions): (ex:
 
 function parseJson(bytes: Buffer): unknown {
   try {
-    return JSON.parse(bytes.toString('utf8')) as unknown;
+    return JSON.parse(bytes.toString('utf8').replace(/^\uFEFF/, '')) as unknown;
   } catch {
     return undefined;
   }
