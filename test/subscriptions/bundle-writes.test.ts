@@ -146,6 +146,17 @@ for (const kind of ['memory', 'redis'] as const) {
       expect(res.body.type).to.equal('transaction-response');
     });
 
+    it('answers a Subscription entry nested too deeply to forward with 400, not 500', async () => {
+      const before = callerRequests();
+      const deep = '['.repeat(200_000) + ']'.repeat(200_000);
+      const subscription = JSON.stringify(backportSubscription()).replace(/}$/, `,"x-deep":${deep}}`);
+      const text = `{"resourceType":"Bundle","type":"batch","entry":[{"resource":${subscription},"request":{"method":"POST","url":"Subscription"}}]}`;
+      const res = await fhir<OperationOutcome>('POST', base, text, as(USERS.clinician));
+      expect(res.status).to.equal(400);
+      expect(res.body.issue[0]!.diagnostics).to.match(/nested too deeply/);
+      expect(callerRequests()).to.equal(before);
+    });
+
     it('refuses a non-JSON transaction that could hold a Subscription', async () => {
       const before = callerRequests();
       const xml = '<Bundle xmlns="http://hl7.org/fhir"><type value="transaction"/><entry><resource><Subscription/></resource><request><method value="POST"/><url value="&#83;ubscription"/></request></entry></Bundle>';
