@@ -1,3 +1,5 @@
+import { promisify } from 'node:util';
+import { brotliDecompress, gunzip, inflate, type ZlibOptions } from 'node:zlib';
 import { entryPath, readBundleResponse, scanBundle, type EntryAnswer, type SubscriptionEntry } from '../fhir/bundle-subscription-entries.js';
 import { SubscriptionInvalid, withStatus } from '../fhir/subscription-parse.js';
 import type { SubscriptionModel } from '../fhir/subscription.js';
@@ -20,6 +22,13 @@ export interface BundleWritesOptions {
   /** The proxy's hook for events, for a Bundle the gateway forwarded itself; awaited before the client is answered. */
   onWrite?: (write: SeenWrite) => void | Promise<void>;
 }
+
+const DECODERS: Record<string, (b: Buffer, o: ZlibOptions) => Promise<Buffer>> = {
+  gzip: promisify(gunzip),
+  'x-gzip': promisify(gunzip),
+  deflate: promisify(inflate),
+  br: promisify(brotliDecompress) as (b: Buffer, o: ZlibOptions) => Promise<Buffer>,
+};
 
 type Checked = { entry: SubscriptionEntry; model?: SubscriptionModel };
 
@@ -45,9 +54,11 @@ export function bundleWrites(ctx: OwnedContext, opts: BundleWritesOptions): (ex:
         else if (!(err instanceof ClientAborted)) throw err;
         return;
       }
-      const input = parseJson(bytes);
+      const plain = await decoded(ex, bytes);
+      if (!plain) return;
+      const input = parseJson(plain);
       const scan = input === undefined ? undefined : scanBundle(input, [ctx.publicBaseUrl]);
-      if (scan === undefined && mentionsSubscription(bytes)) {
+      if (scan === undefined && mentionsSubscription(plain)) {
         sendOutcome(ex, 415, 'not-supported', 'A transaction or batch that may write Subscriptions must be sent as valid JSON, so the gateway can validate them; this body could not be read as JSON');
         return;
       }
@@ -86,6 +97,29 @@ export function bundleWrites(ctx: OwnedContext, opts: BundleWritesOptions): (ex:
       if (!ex.aborted) relay(ex, answer, ctx.rewriter);
     })();
   };
+
+  /**
+   * The body as the upstream will read it: a compressed transaction is inspected decompressed (to
+   * the same bound), or a Subscription could pass inside it unseen. Answers the client itself when
+   * it cannot be decoded.
+   */
+  async function decoded(ex: Exchange, bytes: Buffer): Promise<Buffer | undefined> {
+    const encoding = (ex.headers.get('content-encoding') ?? 'identity').trim().toLowerCase();
+    if (encoding === 'identity' || encoding === '') return bytes;
+    const decode = DECODERS[encoding];
+    if (!decode) {
+      sendOutcome(ex, 415, 'not-supported', `Content-Encoding ${JSON.stringify(encoding)} is not supported for a transaction or batch; send gzip, deflate, br or none`);
+      return undefined;
+    }
+    try {
+      return await decode(bytes, { maxOutputLength: opts.maxBodyBytes });
+    } catch (err) {
+      const tooLarge = (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE';
+      if (tooLarge) sendOutcome(ex, 413, 'too-costly', `The decompressed request body is larger than the limit of ${opts.maxBodyBytes} bytes`);
+      else sendOutcome(ex, 400, 'structure', `The request body is not valid ${encoding}`);
+      return undefined;
+    }
+  }
 
   async function validateAll(ex: Exchange, entries: SubscriptionEntry[]): Promise<Checked[] | undefined> {
     const out: Checked[] = [];

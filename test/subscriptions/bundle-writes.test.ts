@@ -1,4 +1,6 @@
 import { expect } from 'chai';
+import { gzipSync } from 'node:zlib';
+import { request } from 'undici';
 import type { Gateway } from '../../src/gateway.js';
 import { startAccessGateway, tokenRefused, type AccessSetup } from '../support/access-gateway.js';
 import { USERS, type AccessUpstream } from '../support/access-upstream.js';
@@ -155,6 +157,27 @@ for (const kind of ['memory', 'redis'] as const) {
       expect(res.status).to.equal(400);
       expect(res.body.issue[0]!.diagnostics).to.match(/nested too deeply/);
       expect(callerRequests()).to.equal(before);
+    });
+
+    it('inspects a compressed transaction decompressed: a bad entry is refused, a good one reaches the registry', async () => {
+      const send = async (body: unknown, encoding: string) => {
+        const res = await request(base.replace('//localhost:', '//127.0.0.1:'), {
+          method: 'POST',
+          headers: { 'content-type': 'application/fhir+json', 'content-encoding': encoding, ...as(USERS.clinician) },
+          body: encoding === 'gzip' ? gzipSync(JSON.stringify(body)) : JSON.stringify(body),
+        });
+        return { status: res.statusCode, body: (await res.body.json()) as Omit<ResponseBundle, 'resourceType'> & Omit<OperationOutcome, 'resourceType'> };
+      };
+      const before = callerRequests();
+      const bad = await send(bundle('transaction', [patient('Gz'), createSubscription({ channelType: 'email' })]), 'gzip');
+      expect(bad.status).to.equal(422);
+      expect(bad.body.issue[0]!.diagnostics).to.match(/^Bundle\.entry\[1\]/);
+      const unknown = await send(bundle('transaction', [createSubscription()]), 'zstd');
+      expect(unknown.status).to.equal(415);
+      expect(callerRequests()).to.equal(before);
+      const good = await send(bundle('transaction', [createSubscription()]), 'gzip');
+      expect(good.status, JSON.stringify(good.body)).to.equal(200);
+      expect(gateway.subscriptions.registry.get(idOf(good.body.entry[0]!.response.location)!)?.status).to.equal('active');
     });
 
     it('refuses a non-JSON transaction that could hold a Subscription', async () => {
