@@ -21,6 +21,8 @@ export interface FhirRoutesOptions {
   onWrite?: (write: SeenWrite) => void | Promise<void>;
 }
 
+const METHOD_OVERRIDES = ['x-http-method-override', 'x-http-method', 'x-method-override'];
+
 const conditionalRefusal = 'Conditional writes of Subscription are not supported by the gateway: address the Subscription by id';
 
 const segment = (s: string) => {
@@ -51,6 +53,10 @@ export function fhirRoutes(ctx: OwnedContext, opts: FhirRoutesOptions): (ex: Exc
     });
 
   return (ex) => {
+    // Routing is by the real method; an upstream that honoured an override would see another one
+    // (a POST to Subscription/x becoming an unvalidated PUT or DELETE).
+    const override = METHOD_OVERRIDES.find((h) => ex.headers.has(h));
+    if (override) return sendOutcome(ex, 400, 'not-supported', `The ${override} header is not honoured by the gateway: send the request with the method itself`);
     const rel = ex.path.slice(opts.basePath.length).replace(/^\/+|\/+$/g, '');
     const s = rel === '' ? [] : rel.split('/').map(segment);
     const m = ex.method;
