@@ -106,7 +106,7 @@ export function bundleWrites(ctx: OwnedContext, opts: BundleWritesOptions): (ex:
   async function decoded(ex: Exchange, bytes: Buffer): Promise<Buffer | undefined> {
     const encoding = (ex.headers.get('content-encoding') ?? 'identity').trim().toLowerCase();
     if (encoding === 'identity' || encoding === '') return bytes;
-    const decode = DECODERS[encoding];
+    const decode = Object.hasOwn(DECODERS, encoding) ? DECODERS[encoding] : undefined;
     if (!decode) {
       sendOutcome(ex, 415, 'not-supported', `Content-Encoding ${JSON.stringify(encoding)} is not supported for a transaction or batch; send gzip, deflate, br or none`);
       return undefined;
