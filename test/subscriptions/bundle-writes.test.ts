@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { gzipSync } from 'node:zlib';
 import { request } from 'undici';
 import type { Gateway } from '../../src/gateway.js';
-import { startAccessGateway, tokenRefused, type AccessSetup } from '../support/access-gateway.js';
+import { as, startAccessGateway, tokenRefused, type AccessSetup } from '../support/access-gateway.js';
 import { USERS, type AccessUpstream } from '../support/access-upstream.js';
 import { RECORD_CHANGE, backportSubscription, fhir } from '../support/fhir.js';
 import { until } from '../support/wait.js';
@@ -41,7 +41,6 @@ for (const kind of ['memory', 'redis'] as const) {
     });
     after(() => setup?.close());
 
-    const as = (user: string) => ({ authorization: user });
     const post = <T>(body: unknown, user: string = USERS.clinician) => fhir<T>('POST', base, body, as(user));
     /** Requests the gateway made to the upstream on a caller's behalf (its own service reads aside). */
     const callerRequests = () => access.requests.filter((r) => r.user !== USERS.service).length;

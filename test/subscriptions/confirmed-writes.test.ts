@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { Gateway } from '../../src/gateway.js';
-import { startAccessGateway, tokenRefused, type AccessSetup } from '../support/access-gateway.js';
+import { as, startAccessGateway, tokenRefused, type AccessSetup } from '../support/access-gateway.js';
 import { USERS, type AccessUpstream } from '../support/access-upstream.js';
 import { backportSubscription, fhir } from '../support/fhir.js';
 import { until } from '../support/wait.js';
@@ -23,7 +23,6 @@ for (const kind of ['memory', 'redis'] as const) {
     });
     after(() => setup?.close());
 
-    const as = (user: string) => ({ authorization: user });
 
     async function clinicianSubscription(): Promise<{ id: string; resource: Record<string, unknown>; token: string }> {
       const res = await fhir<Record<string, unknown> & { id: string }>('POST', `${base}/Subscription`, backportSubscription(), as(USERS.clinician));

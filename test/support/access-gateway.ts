@@ -42,3 +42,6 @@ export function tokenRefused(gateway: Gateway, token: string): Promise<boolean> 
     },
   );
 }
+
+/** Request headers that make a call as this user of the access-checking upstream. */
+export const as = (user: string): Record<string, string> => ({ authorization: user });
