@@ -22,10 +22,15 @@ export function parseSubscription(input: unknown, ctx: ParseContext): Subscripti
 
 /** As parseSubscription, from the request body text. */
 export function parseJsonSubscription(text: string, ctx: ParseContext): SubscriptionModel {
+  return parseSubscription(readSubscriptionJson(text), ctx);
+}
+
+/** The JSON of a Subscription body; SubscriptionInvalid (400) when it is not JSON or nested too deep. */
+export function readSubscriptionJson(text: string): unknown {
   // The size is the body reader's to bound; the depth is bounded here, where the text is read.
   const parsed = parseBoundedJson(text, { maxBytes: Number.MAX_SAFE_INTEGER });
   if (!parsed.ok) throw structure('Subscription', `the body is ${parsed.detail}`);
-  return parseSubscription(parsed.value, ctx);
+  return parsed.value;
 }
 
 /** The resource to forward upstream: the input with status set (and nothing else changed). */
