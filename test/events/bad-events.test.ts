@@ -21,7 +21,7 @@ describe('events a retry cannot fix', () => {
 
   before(async () => {
     upstream = await startUpstream();
-    gateway = await startTestGateway({ FHIR_UPSTREAM_URL: upstream.url, TOPICS_DIR: 'test/fixtures/topics' });
+    gateway = await startTestGateway({ FHIR_UPSTREAM_URL: upstream.url, TOPICS_DIR: 'test/fixtures/topics', EVENTS_CHANNEL: 'fhir:resource-changes' });
     await gateway.engine.subscribe(DELIVERY_CHANNEL, (m) => void deliveries.push(JSON.parse(m) as DeliveryMessage));
     const res = await fhir('POST', `${gateway.baseUrl}/Subscription`, backportSubscription({ topic: RECORD_CHANGE, filter: 'Encounter?patient=Patient/deep' }));
     expect(res.status).to.equal(201);
@@ -69,7 +69,7 @@ describe('events whose processing fails for a reason a retry cannot change', () 
       const nested = '{"extension":['.repeat(20_000) + '{"url":"x"}' + ']}'.repeat(20_000);
       res.end(`{"resourceType":"Encounter","id":"${id}","meta":{"versionId":"1"},"status":"in-progress","subject":{"reference":"Patient/deep"},"extension":[${nested}]}`);
     });
-    gateway = await startTestGateway({ FHIR_VERSION: 'R4', FHIR_UPSTREAM_URL: `${upstream.url}/fhir`, TOPICS_DIR: 'test/fixtures/topics', RESYNC_INTERVAL_MS: '86400000' });
+    gateway = await startTestGateway({ FHIR_VERSION: 'R4', FHIR_UPSTREAM_URL: `${upstream.url}/fhir`, TOPICS_DIR: 'test/fixtures/topics', RESYNC_INTERVAL_MS: '86400000', EVENTS_CHANNEL: 'fhir:resource-changes' });
     await gateway.engine.subscribe(DELIVERY_CHANNEL, (m) => void deliveries.push(JSON.parse(m) as DeliveryMessage));
     const model = parseJsonSubscription(JSON.stringify(backportSubscription({ topic: RECORD_CHANGE, filter: 'Encounter?patient=Patient/deep' })), { fhirVersion: 'R4', topics: gateway.subscriptions.topics });
     await gateway.subscriptions.registry.upsert({ ...model, id: 'deep-sub', status: 'active' });

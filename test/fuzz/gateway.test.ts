@@ -37,7 +37,7 @@ describe(`fuzz: through a real gateway (seed ${SEED}, FUZZ_SEED to repeat)`, fun
 
   before(async () => {
     upstream = await startUpstream();
-    gateway = await startTestGateway({ FHIR_UPSTREAM_URL: upstream.url, TOPICS_DIR: 'test/fixtures/topics', WS_MAX_BAD_FRAMES: '1000' });
+    gateway = await startTestGateway({ FHIR_UPSTREAM_URL: upstream.url, TOPICS_DIR: 'test/fixtures/topics', WS_MAX_BAD_FRAMES: '1000', EVENTS_CHANNEL: 'fhir:resource-changes' });
     pool = new Pool(`http://127.0.0.1:${gateway.port}`, { connections: 8, pipelining: 1 });
     const created = await fhir<{ id: string }>('POST', `${gateway.baseUrl}/Subscription`, backportSubscription({ filter: 'Encounter?patient=Patient/123' }));
     expect(created.status).to.equal(201);
