@@ -1,5 +1,6 @@
 import { promisify } from 'node:util';
 import { brotliDecompress, gunzip, inflate, type ZlibOptions } from 'node:zlib';
+import { parseBoundedJson, type BoundedJson } from '../fhir/bounded-json.js';
 import { entryPath, readBundleResponse, scanBundle, type EntryAnswer, type SubscriptionEntry } from '../fhir/bundle-subscription-entries.js';
 import { SubscriptionInvalid, withStatus } from '../fhir/subscription-parse.js';
 import type { SubscriptionModel } from '../fhir/subscription.js';
@@ -56,8 +57,13 @@ export function bundleWrites(ctx: OwnedContext, opts: BundleWritesOptions): (ex:
       }
       const plain = await decoded(ex, bytes);
       if (!plain) return;
-      const input = parseJson(plain);
+      const parsed = readJson(plain);
+      const input = parsed.ok ? parsed.value : undefined;
       const scan = input === undefined ? undefined : scanBundle(input, [ctx.publicBaseUrl]);
+      if (scan === undefined && mentionsSubscription(plain) && !parsed.ok && parsed.reason === 'too-deep') {
+        sendOutcome(ex, 400, 'too-costly', `The Bundle is nested too deeply to be processed (${parsed.detail}), so its Subscription entries cannot be validated`);
+        return;
+      }
       if (scan === undefined && mentionsSubscription(plain)) {
         sendOutcome(ex, 415, 'not-supported', 'A transaction or batch that may write Subscriptions must be sent as valid JSON, so the gateway can validate them; this body could not be read as JSON');
         return;
@@ -171,12 +177,14 @@ export function bundleWrites(ctx: OwnedContext, opts: BundleWritesOptions): (ex:
   }
 }
 
+// The size is bounded by the body reader and the decoder; the depth by the shared reader.
+function readJson(bytes: Buffer): BoundedJson {
+  return parseBoundedJson(bytes.toString('utf8').replace(/^\uFEFF/, ''), { maxBytes: Number.MAX_SAFE_INTEGER });
+}
+
 function parseJson(bytes: Buffer): unknown {
-  try {
-    return JSON.parse(bytes.toString('utf8').replace(/^\uFEFF/, '')) as unknown;
-  } catch {
-    return undefined;
-  }
+  const parsed = readJson(bytes);
+  return parsed.ok ? parsed.value : undefined;
 }
 
 /**

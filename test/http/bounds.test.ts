@@ -100,6 +100,20 @@ describe('bounded JSON: bad input is a clear 400, never a 500', () => {
       });
     }
 
+    it('answers a transaction with a Subscription entry nested past the bound with 400, and forwards one without', async () => {
+      const deep = nest(MAX_JSON_DEPTH + 50, '{}');
+      const withSubscription = `{"resourceType":"Bundle","type":"transaction","entry":[{"resource":${JSON.stringify(backportSubscription()).replace(/}$/, `,"extension":${deep}}`)},"request":{"method":"POST","url":"Subscription"}}]}`;
+      const refused = await fhir<Outcome>('POST', base, withSubscription);
+      expect(refused.status).to.equal(400);
+      expect(refused.body.issue[0]!.diagnostics).to.match(/nested too deeply .*deeper than the limit of 100/);
+      const without = `{"resourceType":"Bundle","type":"batch","entry":[{"resource":{"resourceType":"Basic","code":{"text":"x"},"extension":${deep}},"request":{"method":"POST","url":"Basic"}}]}`;
+      const forwarded = await fhir<{ resourceType: string; issue?: Outcome['issue'] }>('POST', base, without);
+      // The upstream's answer, whatever it makes of it: the gateway acts only on Subscription entries.
+      expect(forwarded.status).to.not.equal(500);
+      expect(forwarded.body.resourceType).to.be.oneOf(['Bundle', 'OperationOutcome']);
+      expect(JSON.stringify(forwarded.body.issue ?? [])).to.not.match(/nested too deeply/);
+    });
+
     it('answers a deeply nested WebSocket frame with an OperationOutcome and keeps the socket', async () => {
       const ws = await WsClient.connect(gateway.baseUrl.replace(/^http/, 'ws').replace(/\/fhir$/, '/ws'));
       try {
