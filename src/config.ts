@@ -65,6 +65,8 @@ export interface Config {
   upstreamConnections: number;
   maxBodyBytes: number;
   shutdownTimeoutMs: number;
+  /** Serve the browser console at /console; default on only with the embedded demo upstream. */
+  consoleEnabled: boolean;
 }
 
 /** A bad configuration value: the message is one line naming the key and what is wrong. */
@@ -101,6 +103,9 @@ const url = (...protocols: string[]): Parse<string> => (raw, key) => {
   if (u.search || u.hash) fail(key, 'must not have a query or fragment', raw);
   return s.replace(/\/+$/, '');
 };
+
+const bool: Parse<boolean> = (raw, key) =>
+  typeof raw === 'boolean' ? raw : raw === 'true' || raw === '1' ? true : raw === 'false' || raw === '0' ? false : fail(key, 'must be true or false', raw);
 
 const basePath: Parse<string> = (raw, key) => {
   const s = str(raw, key);
@@ -195,6 +200,7 @@ const KEYS = {
   upstreamConnections: { env: 'UPSTREAM_CONNECTIONS', parse: int(1, 10_000) },
   maxBodyBytes: { env: 'MAX_BODY_BYTES', parse: int(1024, 2 ** 31 - 1) },
   shutdownTimeoutMs: { env: 'SHUTDOWN_TIMEOUT_MS', parse: int(0, 600_000) },
+  consoleEnabled: { env: 'CONSOLE_ENABLED', parse: bool },
 } satisfies Record<string, Key<unknown>>;
 
 type ScalarKey = keyof typeof KEYS;
@@ -271,6 +277,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
   const config = values as unknown as Config;
   config.redis = redis;
+  config.consoleEnabled ??= config.fhirUpstreamUrl === undefined;
   tokenKeys(config, label);
   return config;
 }

@@ -7,6 +7,7 @@ import type { Engine } from './engine/engine.js';
 import { EventPipeline } from './events/pipeline.js';
 import { resourceTypes } from './fhir/search-parameters.js';
 import type { OwnedContext } from './http/context.js';
+import { CONSOLE_PATH, consoleHandler, loadConsoleAssets } from './http/console.js';
 import { fhirRoutes } from './http/fhir-routes.js';
 import { healthz, metricsHandler, readyz } from './http/ops.js';
 import { HttpServer } from './http/server.js';
@@ -34,7 +35,8 @@ export interface Gateway {
 }
 
 /** Composition root: builds the parts and wires them; owns their order of start and stop. */
-export async function startGateway(config: Config & { fhirUpstreamUrl: string }, logger: Logger): Promise<Gateway> {
+/** `demo`: the upstream is the embedded demo server (main.ts started it). */
+export async function startGateway(config: Config & { fhirUpstreamUrl: string; demo?: boolean }, logger: Logger): Promise<Gateway> {
   const metrics = new Metrics();
   const engine = createEngine(engineOptions(config.redis), logger);
   await engine.start();
@@ -78,12 +80,17 @@ export async function startGateway(config: Config & { fhirUpstreamUrl: string },
     // listening; uWS handles no request before the listen callback has returned.
     let route: ((ex: Parameters<ReturnType<typeof fhirRoutes>>[0]) => void | Promise<void>) | undefined;
     const fhir = (ex: Parameters<NonNullable<typeof route>>[0]) => route!(ex);
+    let ctx!: OwnedContext;
     server
       .route('get', '/healthz', 'health', healthz)
       .route('get', '/readyz', 'health', readyz({ pool, upstreamBase: config.fhirUpstreamUrl, engine }))
       .route('get', '/metrics', 'metrics', metricsHandler(metrics))
       .route('any', base, 'fhir', fhir)
       .route('any', `${base}/*`, 'fhir', fhir);
+    if (config.consoleEnabled) {
+      const page = consoleHandler(loadConsoleAssets(), () => ({ fhirBasePath: base, fhirVersion, demo: config.demo === true, wsUrl: ctx.wsUrl }));
+      server.route('get', CONSOLE_PATH, 'console', page).route('get', `${CONSOLE_PATH}/*`, 'console', page);
+    }
     const reaper = new AbandonedSubscriptionReaper({ engine, registry: service.registry, client, logger, abandonedAfterMs: config.abandonedSubscriptionMs });
     const channel = new WebSocketChannel({
       engine,
@@ -110,7 +117,7 @@ export async function startGateway(config: Config & { fhirUpstreamUrl: string },
     const rewriter = new UrlRewriter([config.fhirUpstreamUrl, ...config.upstreamAliases], baseUrl);
     channel.ready(baseUrl, rewriter);
     const proxy = createProxy({ pool, upstreamBase: config.fhirUpstreamUrl, basePath: base, rewriter, maxBodyBytes: config.maxBodyBytes, metrics, logger, onWrite: (write) => events.fromProxy(write) });
-    const ctx: OwnedContext = {
+    ctx = {
       pool,
       client,
       upstreamPath: new URL(config.fhirUpstreamUrl).pathname.replace(/\/+$/, ''),

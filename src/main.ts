@@ -23,7 +23,7 @@ async function main(): Promise<void> {
       'FHIR_UPSTREAM_URL is not set: started the DEMO upstream, an in-memory FHIR server whose data is lost on exit. For development only, never for production: set FHIR_UPSTREAM_URL to your FHIR server.',
     );
   }
-  const gateway = await startGateway({ ...config, fhirUpstreamUrl: config.fhirUpstreamUrl ?? demo?.url ?? "" }, logger);
+  const gateway = await startGateway({ ...config, fhirUpstreamUrl: config.fhirUpstreamUrl ?? demo?.url ?? "", demo: demo !== undefined }, logger);
 
   let stopping = false;
   const stop = (signal: string) => {
