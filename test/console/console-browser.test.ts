@@ -126,3 +126,48 @@ describe('console in a real browser (chromium + puppeteer-core)', function () {
     expect(problems).to.deep.equal([]);
   });
 });
+
+for (const fhirVersion of ['R4B', 'R5'] as const) {
+  describe(`console in a real browser against an ${fhirVersion} server`, function () {
+    this.timeout(90_000);
+    let upstream: DemoUpstream;
+    let gateway: Gateway;
+    let chromium: TestBrowser;
+    let page: Page;
+
+    before(async () => {
+      upstream = await startUpstream({ fhirVersion });
+      gateway = await startTestGateway({ FHIR_UPSTREAM_URL: upstream.url, CONSOLE_ENABLED: 'true' });
+      chromium = await launchBrowser();
+      page = await chromium.browser.newPage();
+      await page.goto(`${new URL(gateway.baseUrl).origin}/console/`, { waitUntil: 'load' });
+    });
+    after(async () => {
+      await chromium?.close();
+      await gateway?.close();
+      await upstream?.close();
+    });
+
+    it(`creates a subscription in the ${fhirVersion} shape and shows the notification of a test write`, async () => {
+      await page.waitForSelector('article.topic');
+      await page.click('article.topic');
+      await page.type('input[name="filter-0"]', 'patient=Patient/console-2');
+      await page.waitForSelector('.filter .valid');
+      await page.click('#create');
+      await page.waitForSelector('#status');
+      const stored = await fhir<{ entry?: Array<{ resource: Record<string, unknown> }> }>('GET', `${gateway.baseUrl}/Subscription`);
+      const sub = stored.body.entry![0]!.resource;
+      if (fhirVersion === 'R5') expect(sub.filterBy).to.deep.equal([{ resourceType: 'Encounter', filterParameter: 'patient', value: 'Patient/console-2' }]);
+      else expect(sub.criteria).to.equal('http://fhir-subscription-gateway.dev/SubscriptionTopic/encounter-admission');
+      await page.click('#bind');
+      await page.waitForSelector('#timeline li[data-kind="handshake"]');
+      await page.click('#write');
+      await page.waitForSelector('#timeline li[data-kind="event-notification"]', { timeout: 15_000 });
+      await page.click('#timeline li[data-kind="event-notification"] button.summary');
+      const bundle = JSON.parse(await page.$eval('#timeline li[data-kind="event-notification"] pre', (e) => e.textContent ?? '')) as { type: string; entry: Array<{ resource: { resourceType: string } }> };
+      expect(bundle.type).to.equal(fhirVersion === 'R5' ? 'subscription-notification' : 'history');
+      expect(bundle.entry.map((e) => e.resource.resourceType)).to.deep.equal(['SubscriptionStatus', 'Encounter']);
+      expect(await page.$eval('#timeline li[data-kind="event-notification"]', (e) => e.textContent)).to.contain('#1');
+    });
+  });
+}
