@@ -74,6 +74,7 @@ export async function startGateway(config: Config & { fhirUpstreamUrl: string; d
     const events = pipeline;
     metrics.track('fsg_subscriptions_active', 'Active subscriptions in the registry', () => service.registry.size);
     metrics.track('fsg_topics', 'Subscription topics the gateway can evaluate', () => service.topics.all().length);
+    metrics.track('fsg_engine_ready', 'Whether the engine is ready (1) or not (0): the Redis connections, or always 1 for the memory engine', () => (engine.isReady() ? 1 : 0));
 
     const base = config.fhirBasePath;
     // The public URL may depend on the port we are given, so the FHIR routes are built after

@@ -254,7 +254,9 @@ export class WebSocketChannel {
           binding.pending.push({ event: msg.event, number });
           continue;
         }
+        const before = binding.lastSent;
         this.sendLive(ws, sub, binding, msg.event, number, rendered, resourceJson);
+        if (binding.lastSent > before && msg.receivedAt !== undefined) this.opts.metrics.observeEventToFrame(msg.receivedAt);
       }
     }
   }

@@ -50,14 +50,14 @@ describe('console in a real browser (chromium + puppeteer-core)', function () {
     await page.type('input[name="filter-0"]', 'ward=3');
     await page.waitForSelector('.filter .invalid');
     expect(await page.$eval('.filter .invalid', (e) => e.textContent)).to.match(/ward is not a filter of this topic \(allowed: patient, location, service-provider\)/);
-    expect(await page.$eval('#create', (e) => (e as HTMLButtonElement).disabled)).to.equal(true);
-    await page.$eval('input[name="filter-0"]', (e) => ((e as HTMLInputElement).value = ''));
+    expect(await page.$eval('#create', (e) => (e as unknown as { disabled: boolean }).disabled)).to.equal(true);
+    await page.$eval('input[name="filter-0"]', (e) => void ((e as unknown as { value: string }).value = ''));
     await page.type('input[name="filter-0"]', 'patient:not=Patient/1');
-    await page.waitForFunction(() => /:not is not allowed/.test(document.querySelector('.filter .invalid')?.textContent ?? ''));
-    await page.$eval('input[name="filter-0"]', (e) => ((e as HTMLInputElement).value = ''));
+    await page.waitForFunction(`/:not is not allowed/.test(document.querySelector('.filter .invalid')?.textContent ?? '')`);
+    await page.$eval('input[name="filter-0"]', (e) => void ((e as unknown as { value: string }).value = ''));
     await page.type('input[name="filter-0"]', 'patient=Patient/console-1');
     await page.waitForSelector('.filter .valid');
-    expect(await page.$eval('#create', (e) => (e as HTMLButtonElement).disabled)).to.equal(false);
+    expect(await page.$eval('#create', (e) => (e as unknown as { disabled: boolean }).disabled)).to.equal(false);
   });
 
   it('creates the subscription and shows its $status', async () => {
@@ -87,12 +87,12 @@ describe('console in a real browser (chromium + puppeteer-core)', function () {
 
   it('replays from an event number on a fresh socket', async () => {
     await page.click('#write');
-    await page.waitForFunction(() => document.querySelectorAll('#timeline li[data-kind="event-notification"]').length === 2, { timeout: 15_000 }).catch(async (err: unknown) => {
+    await page.waitForFunction(`document.querySelectorAll('#timeline li[data-kind="event-notification"]').length === 2`, { timeout: 15_000 }).catch(async (err: unknown) => {
       throw new Error(`${String(err)}; timeline: ${JSON.stringify(await page.$eval('#timeline', (e) => e.textContent))}; note: ${await page.$eval('section.live', (e) => e.textContent)}`);
     });
     await page.type('input[name="since"]', '1');
     await page.click('xpath/.//button[text()="Replay"]');
-    await page.waitForFunction(() => document.querySelectorAll('#timeline li[data-kind="event-notification"]').length >= 4, { timeout: 15_000 }).catch(async (err: unknown) => {
+    await page.waitForFunction(`document.querySelectorAll('#timeline li[data-kind="event-notification"]').length >= 4`, { timeout: 15_000 }).catch(async (err: unknown) => {
       throw new Error(`${String(err)}; timeline: ${JSON.stringify(await page.$eval('#timeline', (e) => e.textContent))}; note: ${await page.$eval('section.live', (e) => e.textContent)}`);
     });
     const events = await entries(page, 'event-notification');
