@@ -1,3 +1,4 @@
+import { ActivityLog } from './activity-log.js';
 import { BindingTokens, bindingTokenKeys } from './channels/tokens.js';
 import { WebSocketChannel } from './channels/websocket.js';
 import { AbandonedSubscriptionReaper } from './subscriptions/reaper.js';
@@ -113,6 +114,8 @@ export async function startGateway(config: Config & { fhirUpstreamUrl: string; d
     await channel.start();
     reaper.start();
     const port = await server.listen(config.host, config.port);
+    const activity = new ActivityLog(metrics, logger, config.logSummaryIntervalMs);
+    activity.start();
 
     const baseUrl = config.publicBaseUrl ?? `http://localhost:${port}${base}`;
     const rewriter = new UrlRewriter([config.fhirUpstreamUrl, ...config.upstreamAliases], baseUrl);
@@ -151,6 +154,7 @@ export async function startGateway(config: Config & { fhirUpstreamUrl: string; d
         (closing ??= (async () => {
           server.stopAccepting();
           reaper.stop();
+          activity.stop();
           await bestEffort(logger, 'websocket channel', () => channel.close());
           const cut = await server.drain(config.shutdownTimeoutMs);
           if (cut > 0) logger.warn({ requests: cut }, 'shutdown timeout reached; closing requests still in flight');

@@ -11,7 +11,7 @@ async function main(): Promise<void> {
     process.stderr.write(`fhir-subscription-gateway: configuration error: ${err.message}\n`);
     process.exit(1);
   }
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, { format: config.logFormat });
 
   let demo: { url: string; close(): Promise<void> } | undefined;
   if (!config.fhirUpstreamUrl) {
