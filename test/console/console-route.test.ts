@@ -5,6 +5,7 @@ import { loadConfig } from '../../src/config.js';
 import type { Gateway } from '../../src/gateway.js';
 import { packageRoot } from '../../src/package-root.js';
 import { startTestGateway } from '../support/gateway.js';
+import { GatewayProcess } from '../support/process.js';
 import { startUpstream, type DemoUpstream } from '../support/upstream.js';
 
 async function get(origin: string, path: string, headers: Record<string, string> = {}) {
@@ -82,6 +83,19 @@ describe('console: how /console is served', () => {
     expect(loadConfig({ CONFIG_FILE: '', FHIR_UPSTREAM_URL: 'http://fhir.example/fhir', CONSOLE_ENABLED: 'true' }).consoleEnabled).to.equal(true);
     expect(loadConfig({ CONFIG_FILE: '', CONSOLE_ENABLED: 'false' }).consoleEnabled).to.equal(false);
     expect(() => loadConfig({ CONFIG_FILE: '', CONSOLE_ENABLED: 'yes' })).to.throw(/CONSOLE_ENABLED must be true or false/);
+  });
+
+  it('is served by `npm start` with no configuration (the demo upstream), which it says in its settings', async function () {
+    this.timeout(40_000);
+    const gateway = new GatewayProcess({ PORT: '0', HOST: '127.0.0.1', FHIR_UPSTREAM_URL: '', REDIS_URL: '' });
+    try {
+      const port = await gateway.listening();
+      const settings = await get(`http://127.0.0.1:${port}`, '/console/settings.json');
+      expect(JSON.parse(settings.body)).to.deep.equal({ fhirBasePath: '/fhir', fhirVersion: 'R4', demo: true });
+      expect((await get(`http://127.0.0.1:${port}`, '/console/')).status).to.equal(200);
+    } finally {
+      await gateway.stop();
+    }
   });
 
   it('finds its files from the package root wherever the code runs (src/ or a compiled dist/)', () => {
