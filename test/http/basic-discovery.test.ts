@@ -1,23 +1,12 @@
 import { expect } from 'chai';
 import type { Gateway } from '../../src/gateway.js';
 import { parseTopic } from '../../src/topics/parse.js';
-import { ADMISSION, fhir, HIGH_VALUE, RECORD_CHANGE } from '../support/fhir.js';
+import { ADMISSION, fhir, HIGH_VALUE, RECORD_CHANGE, type Bundle, type Resource } from '../support/fhir.js';
 import { startTestGateway } from '../support/gateway.js';
 import { startUpstream, type DemoUpstream } from '../support/upstream.js';
 import { until } from '../support/wait.js';
 import { basicTopic, ENCOUNTER_COMPLETE } from '../topics/fixtures.js';
 
-interface Resource {
-  resourceType: string;
-  id?: string;
-  [key: string]: unknown;
-}
-interface Bundle {
-  resourceType: 'Bundle';
-  type: string;
-  total?: number;
-  entry?: Array<{ fullUrl?: string; resource: Resource; search?: { mode: string } }>;
-}
 
 const TOPIC_CODE = 'http://hl7.org/fhir/fhir-types|SubscriptionTopic';
 const urlOf = (r: Resource) => parseTopic(r, { kind: 'upstream', reference: `Basic/${r.id}` }).url;
