@@ -21,7 +21,10 @@ const asReference = (type, v) => (v.includes('/') ? v : `${type}/${v}`);
  * the example could not honour.
  */
 export function planTestWrite(version, topic, filters) {
-  const trigger = topic.triggers.find((t) => TEMPLATES.includes(t.resource)) ?? topic.triggers[0];
+  // A trigger whose resource every filter can apply to, so the example can match them all.
+  const fits = (type) => filters.every((f) => (f.resourceType ? f.resourceType === type : topic.filters.some((c) => c.parameter === f.parameter && (c.resource === undefined || c.resource === type))));
+  const trigger =
+    topic.triggers.find((t) => TEMPLATES.includes(t.resource) && fits(t.resource)) ?? topic.triggers.find((t) => fits(t.resource)) ?? topic.triggers.find((t) => TEMPLATES.includes(t.resource)) ?? topic.triggers[0];
   if (!trigger) return { steps: [], notes: ['this topic has no resource trigger to fire'] };
   const type = trigger.resource;
   const mine = filters.filter((f) => f.resourceType === undefined || f.resourceType === type);

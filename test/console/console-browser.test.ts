@@ -122,6 +122,30 @@ describe('console in a real browser (chromium + puppeteer-core)', function () {
     expect(kinds).to.deep.equal(['handshake', 'event-notification', 'gap: events 2–3 were not received', 'event-notification', 'gap: events 5–6 were not received', 'heartbeat']);
   });
 
+  it('writes a test resource that the subscription’s filters can match', async () => {
+    const plans = (await page.evaluate(`(async () => {
+      const { planTestWrite } = await import('/console/examples.js');
+      const recordChange = {
+        triggers: [{ resource: 'Patient', interactions: [] }, { resource: 'Encounter', interactions: [] }],
+        filters: [{ resource: 'Patient', parameter: '_id', modifiers: [], comparators: [] }, { resource: 'Encounter', parameter: 'patient', modifiers: [], comparators: [] }],
+      };
+      const discharge = { triggers: [{ resource: 'Encounter', interactions: ['create', 'update'], fhirPath: "%current.status = 'finished'" }], filters: [] };
+      const summary = (plan) => plan.steps.map((s) => s.method + ' ' + s.path + (s.body.status ? ' ' + s.body.status : '') + (s.body.subject ? ' ' + s.body.subject.reference : ''));
+      return [
+        summary(planTestWrite('R4', recordChange, [{ parameter: 'patient', value: 'Patient/9', text: 'patient=Patient/9' }])),
+        summary(planTestWrite('R4', recordChange, [{ resourceType: 'Patient', parameter: '_id', value: 'p1', text: '_id=p1' }])),
+        summary(planTestWrite('R4', discharge, [])),
+        summary(planTestWrite('R5', discharge, [])),
+      ];
+    })()`)) as string[][];
+    expect(plans).to.deep.equal([
+      ['POST Encounter in-progress Patient/9'],
+      ['PUT Patient/p1'],
+      ['POST Patient', 'POST Encounter finished {patient}'],
+      ['POST Patient', 'POST Encounter completed {patient}'],
+    ]);
+  });
+
   it('ran without a script error or a Content-Security-Policy violation', () => {
     expect(problems).to.deep.equal([]);
   });
