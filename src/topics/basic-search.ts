@@ -10,7 +10,8 @@ export type BasicSearchKind =
   /** Some values name topics and some do not: one answer cannot be both, so the caller refuses. */
   | { kind: 'mixed'; message: string };
 
-// A token without a system matches the code in any system; `|code` means "no system", which the topic coding has.
+// A token without a system matches the code in any system; `|code` asks for a coding with no system, which
+// the topic coding (system fhir-types) is not.
 function namesTopicType(token: string): boolean {
   const bar = token.indexOf('|');
   if (bar < 0) return token === TOPIC_TYPE_CODE;

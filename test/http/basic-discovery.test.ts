@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { request } from 'undici';
 import type { Gateway } from '../../src/gateway.js';
 import { parseTopic } from '../../src/topics/parse.js';
 import { ADMISSION, fhir, HIGH_VALUE, RECORD_CHANGE, type Bundle, type Resource } from '../support/fhir.js';
@@ -54,6 +55,17 @@ describe('topic discovery on R4: GET Basic?code=…', () => {
     const counted = await search(`code=${encodeURIComponent(TOPIC_CODE)}&_count=1`);
     expect(counted.body.total).to.equal(3);
     expect(counted.body.entry).to.have.length(1);
+  });
+
+  it('answers POST Basic/_search with the code in the URL and other parameters in a form body', async () => {
+    const res = await request(`${gateway.baseUrl.replace('localhost', '127.0.0.1')}/Basic/_search?code=${encodeURIComponent(TOPIC_CODE)}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/fhir+json' },
+      body: `url=${encodeURIComponent(RECORD_CHANGE)}`,
+    });
+    expect(res.statusCode).to.equal(200);
+    const bundle = (await res.body.json()) as Bundle;
+    expect(bundle.entry!.map((e) => urlOf(e.resource))).to.deep.equal([RECORD_CHANGE]);
   });
 
   it('lists a topic stored at the upstream once, beside the configured ones', async () => {
