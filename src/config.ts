@@ -51,8 +51,8 @@ export interface Config {
   fhirVersion?: FhirVersion;
   redis?: RedisConfig;
   /**
-   * The exact pub/sub channel producers PUBLISH to. Unset: `fhir:resource-changes` under the
-   * Redis key prefix (`fsg:fhir:resource-changes`), so deployments sharing a Redis stay apart.
+   * The exact pub/sub channel producers PUBLISH to. Unset: `fhir:resource-changes` with the default
+   * key prefix, `<prefix>fhir:resource-changes` with another, so deployments sharing a Redis stay apart.
    */
   eventsChannel?: string;
   /** HS256 signs binding tokens with tokenSecret; RS256/ES256 with the key files. */
@@ -72,6 +72,12 @@ export interface Config {
   shutdownTimeoutMs: number;
   /** Rest-hook endpoints allowed beyond public https hosts: host names, `*.suffix`, addresses, CIDRs. */
   resthookAllow: string[];
+  /** `auto`: pretty lines on a terminal (when pino-pretty is installed), JSON otherwise. */
+  logFormat: 'auto' | 'json' | 'pretty';
+  /** How often an info line sums up the last interval's activity. */
+  logSummaryIntervalMs: number;
+  /** Serve the browser console at /console; default on only with the embedded demo upstream. */
+  consoleEnabled: boolean;
 }
 
 /** A bad configuration value: the message is one line naming the key and what is wrong. */
@@ -108,6 +114,9 @@ const url = (...protocols: string[]): Parse<string> => (raw, key) => {
   if (u.search || u.hash) fail(key, 'must not have a query or fragment', raw);
   return s.replace(/\/+$/, '');
 };
+
+const bool: Parse<boolean> = (raw, key) =>
+  typeof raw === 'boolean' ? raw : raw === 'true' || raw === '1' ? true : raw === 'false' || raw === '0' ? false : fail(key, 'must be true or false', raw);
 
 const basePath: Parse<string> = (raw, key) => {
   const s = str(raw, key);
@@ -151,9 +160,12 @@ function objectOf(raw: unknown, key: string, allowed: string[]): Source {
   return raw as Source;
 }
 
+/** Every key and internal channel lives under it; deployments sharing one Redis set their own. */
+export const DEFAULT_KEY_PREFIX = 'fsg:';
+
 function redisFromFile(raw: unknown): RedisConfig {
   const o = objectOf(raw, 'redis', ['url', 'sentinel', 'cluster', 'keyPrefix']);
-  const out: RedisConfig = { keyPrefix: o.keyPrefix === undefined ? 'fsg:' : str(o.keyPrefix, 'redis.keyPrefix') };
+  const out: RedisConfig = { keyPrefix: o.keyPrefix === undefined ? DEFAULT_KEY_PREFIX : str(o.keyPrefix, 'redis.keyPrefix') };
   if (o.url !== undefined) out.url = url('redis:', 'rediss:')(o.url, 'redis.url');
   if (o.sentinel !== undefined) {
     const s = objectOf(o.sentinel, 'redis.sentinel', ['sentinels', 'name', 'password', 'sentinelPassword', 'tls']);
@@ -214,6 +226,9 @@ const KEYS = {
   maxBodyBytes: { env: 'MAX_BODY_BYTES', parse: int(1024, 2 ** 31 - 1) },
   shutdownTimeoutMs: { env: 'SHUTDOWN_TIMEOUT_MS', parse: int(0, 600_000) },
   resthookAllow: { env: 'RESTHOOK_ALLOW', parse: allowList },
+  consoleEnabled: { env: 'CONSOLE_ENABLED', parse: bool },
+  logFormat: { env: 'LOG_FORMAT', parse: oneOf('auto', 'json', 'pretty') },
+  logSummaryIntervalMs: { env: 'LOG_SUMMARY_INTERVAL_MS', parse: int(1000, 86_400_000) },
 } satisfies Record<string, Key<unknown>>;
 
 type ScalarKey = keyof typeof KEYS;
@@ -243,6 +258,8 @@ const DEFAULTS = {
   maxBodyBytes: 32 * 1024 * 1024,
   shutdownTimeoutMs: 10_000,
   resthookAllow: [] as string[],
+  logFormat: 'auto',
+  logSummaryIntervalMs: 60_000,
 };
 
 function readFile(path: string, explicit: boolean): Source {
@@ -284,13 +301,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
 
   let redis = file.redis === undefined || file.redis === null ? undefined : redisFromFile(file.redis);
-  if (env.REDIS_URL) redis = { keyPrefix: redis?.keyPrefix ?? 'fsg:', url: url('redis:', 'rediss:')(env.REDIS_URL, 'REDIS_URL') };
+  if (env.REDIS_URL) redis = { keyPrefix: redis?.keyPrefix ?? DEFAULT_KEY_PREFIX, url: url('redis:', 'rediss:')(env.REDIS_URL, 'REDIS_URL') };
   if (redis && env.REDIS_KEY_PREFIX) redis.keyPrefix = str(env.REDIS_KEY_PREFIX, 'REDIS_KEY_PREFIX');
   redisPasswords(redis, env);
   if (redis && !redis.url && !redis.sentinel && !redis.cluster) redis = undefined;
 
   const config = values as unknown as Config;
   config.redis = redis;
+  config.consoleEnabled ??= config.fhirUpstreamUrl === undefined;
   tokenKeys(config, label);
   return config;
 }

@@ -7,6 +7,7 @@ import { parseBoundedJson } from '../fhir/bounded-json.js';
 import { FHIR_ID } from '../fhir/id.js';
 import { isResourceType } from '../fhir/search-parameters.js';
 import type { FhirResource, Interaction, ResourceChangeEvent } from './event.js';
+import { markReceived } from './received-at.js';
 
 /** What producers publish on EVENTS_CHANNEL, one JSON object per message. */
 export interface WireEvent {
@@ -178,6 +179,7 @@ export function validateEventValue(value: unknown, opts: ValidateOptions): Valid
   if (typeof versionId === 'string') event.versionId = versionId;
   if (resource) event.resource = resource;
   if (previous) event.previous = previous;
+  markReceived(event, (opts.now?.() ?? new Date()).getTime());
   return { ok: true, event };
 }
 
