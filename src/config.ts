@@ -65,6 +65,8 @@ export interface Config {
   upstreamConnections: number;
   maxBodyBytes: number;
   shutdownTimeoutMs: number;
+  /** upstream: a binding is sent only what its credential may read at the upstream; none: no check. */
+  deliveryAuthorization: 'upstream' | 'none';
 }
 
 /** A bad configuration value: the message is one line naming the key and what is wrong. */
@@ -195,6 +197,7 @@ const KEYS = {
   upstreamConnections: { env: 'UPSTREAM_CONNECTIONS', parse: int(1, 10_000) },
   maxBodyBytes: { env: 'MAX_BODY_BYTES', parse: int(1024, 2 ** 31 - 1) },
   shutdownTimeoutMs: { env: 'SHUTDOWN_TIMEOUT_MS', parse: int(0, 600_000) },
+  deliveryAuthorization: { env: 'DELIVERY_AUTHORIZATION', parse: oneOf('upstream', 'none') },
 } satisfies Record<string, Key<unknown>>;
 
 type ScalarKey = keyof typeof KEYS;
@@ -224,6 +227,7 @@ const DEFAULTS = {
   upstreamConnections: 64,
   maxBodyBytes: 32 * 1024 * 1024,
   shutdownTimeoutMs: 10_000,
+  deliveryAuthorization: 'upstream',
 };
 
 function readFile(path: string, explicit: boolean): Source {

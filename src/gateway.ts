@@ -1,3 +1,5 @@
+import type { DeliveryAccess } from './access/delivery-access.js';
+import { deliveryAccess } from './access/setup.js';
 import { BindingTokens, bindingTokenKeys } from './channels/tokens.js';
 import { WebSocketChannel } from './channels/websocket.js';
 import { AbandonedSubscriptionReaper } from './subscriptions/reaper.js';
@@ -29,6 +31,8 @@ export interface Gateway {
   readonly subscriptions: SubscriptionService;
   readonly pipeline: EventPipeline;
   readonly tokens: BindingTokens;
+  /** Delivery authorization (DELIVERY_AUTHORIZATION=upstream); undefined with none. */
+  readonly access: DeliveryAccess | undefined;
   /** Stops accepting, lets requests in flight finish (bounded), then releases everything. */
   close(): Promise<void>;
 }
@@ -48,7 +52,10 @@ export async function startGateway(config: Config & { fhirUpstreamUrl: string },
     const fhirVersion = config.fhirVersion ?? (await detectFhirVersion(client, config.upstreamWaitMs, logger));
     const knownResourceTypes = resourceTypes(fhirVersion);
     subscriptions = new SubscriptionService({ engine, client, logger, fhirVersion, topicsDir: config.topicsDir, resyncIntervalMs: config.resyncIntervalMs, knownResourceTypes });
-    const tokens = new BindingTokens({ engine, keys: bindingTokenKeys(config, logger), lifetimeSeconds: config.tokenLifetimeSeconds, issuer: config.publicBaseUrl ?? 'fhir-subscription-gateway', logger });
+    const tokenKeys = bindingTokenKeys(config, logger);
+    const keyMaterial = tokenKeys.algorithm === 'HS256' ? tokenKeys.secret : tokenKeys.privateKey;
+    const access = deliveryAccess(config.deliveryAuthorization, { engine, client, metrics, logger, keyMaterial });
+    const tokens = new BindingTokens({ engine, keys: tokenKeys, lifetimeSeconds: config.tokenLifetimeSeconds, issuer: config.publicBaseUrl ?? 'fhir-subscription-gateway', logger });
     // Before start, so removals found by the first rebuild revoke too. Every replica hears each
     // removal and revokes; revoking is idempotent.
     subscriptions.registry.onChange((change) => {
@@ -100,6 +107,7 @@ export async function startGateway(config: Config & { fhirUpstreamUrl: string },
         maxBadFrames: config.wsMaxBadFrames,
       },
       presence: { intervalMs: reaper.presenceIntervalMs, report: (ids) => reaper.markBound(ids) },
+      access,
     });
     channel.register(server.app);
     await channel.start();
@@ -119,6 +127,7 @@ export async function startGateway(config: Config & { fhirUpstreamUrl: string },
       topics: service.topics,
       engine,
       tokens,
+      access,
       fhirVersion,
       publicBaseUrl: baseUrl,
       wsUrl: config.publicWsUrl ?? defaultWsUrl(baseUrl),
@@ -139,6 +148,7 @@ export async function startGateway(config: Config & { fhirUpstreamUrl: string },
       subscriptions: service,
       pipeline: events,
       tokens,
+      access,
       close: () =>
         (closing ??= (async () => {
           server.stopAccepting();
