@@ -1,7 +1,10 @@
 // DELIVERY_AUTHORIZATION=upstream against an upstream that really enforces access: what a binding,
 // a replay and $events carry is what the caller's own credential may read there, and nothing more.
 import { expect } from 'chai';
-import type { Gateway } from '../../src/gateway.js';
+import { pino } from 'pino';
+import { Writable } from 'node:stream';
+import { loadConfig } from '../../src/config.js';
+import { startGateway, type Gateway } from '../../src/gateway.js';
 import { startAccessUpstream, USERS, type AccessUpstream } from '../support/access-upstream.js';
 import { backportSubscription, fhir } from '../support/fhir.js';
 import { startTestGateway } from '../support/gateway.js';
@@ -225,6 +228,50 @@ for (const kind of ['memory', 'redis'] as const) {
       const late = await bind(USERS.colleague, id, 1);
       await notifications(late, 1);
       expect(checks() - before).to.equal(1);
+    });
+  });
+
+  describe(`DELIVERY_AUTHORIZATION=none (${kind} engine)`, function () {
+    this.timeout(60_000);
+    let redis: TestRedis | undefined;
+    let up: AccessUpstream;
+    let gateway: Gateway;
+    const logs: string[] = [];
+
+    before(async () => {
+      up = await startAccessUpstream();
+      const env: Record<string, string> = { PORT: '0', HOST: '127.0.0.1', FHIR_UPSTREAM_URL: up.url, FHIR_UPSTREAM_AUTHORIZATION: USERS.service, DELIVERY_AUTHORIZATION: 'none' };
+      if (kind === 'redis') {
+        redis = await startRedis();
+        Object.assign(env, { REDIS_URL: redis.url, REDIS_KEY_PREFIX: redis.newPrefix(), TOKEN_SECRET: 'n'.repeat(32), EVENTS_CHANNEL: `${redis.newPrefix()}events` });
+      }
+      const config = loadConfig(env);
+      const sink = new Writable({ write: (chunk: Buffer, _enc, done) => void (logs.push(chunk.toString()), done()) });
+      gateway = await startGateway({ ...config, fhirUpstreamUrl: up.url }, pino({ level: 'warn' }, sink));
+    });
+    after(async () => {
+      await gateway.close();
+      await up.close();
+      await redis?.stop();
+    });
+
+    it('warns at start, and delivers what the subscription asks for without asking the upstream', async () => {
+      expect(logs.some((l) => l.includes('"level":40') && l.includes('DELIVERY_AUTHORIZATION=none'))).to.equal(true);
+      const base = gateway.baseUrl;
+      const sub = await fhir<{ id: string }>('POST', `${base}/Subscription`, backportSubscription({ topic: PATIENT_TOPIC, content: 'full-resource' }), { authorization: USERS.scheduler });
+      expect(sub.status).to.equal(201);
+      const tok = await fhir<{ parameter: Array<{ name: string; valueString?: string }> }>('GET', `${base}/Subscription/${sub.body.id}/$get-ws-binding-token`, undefined, { authorization: USERS.scheduler });
+      const c = await WsClient.connect(`ws://127.0.0.1:${gateway.port}/ws`);
+      try {
+        c.send(`bind-with-token ${tok.body.parameter.find((p) => p.name === 'token')!.valueString}`);
+        await c.next((f) => notificationType(f) === 'handshake', 'the handshake');
+        const created = await fhir<{ id: string }>('POST', `${base}/Patient`, { resourceType: 'Patient' }, { authorization: USERS.clinician });
+        const note = await c.next(isEvent, 'the notification', 10_000);
+        expect(entries(note)[1]!.resource!.id).to.equal(created.body.id);
+        expect(up.requests.some((r) => r.user === USERS.scheduler && r.path === 'Patient')).to.equal(false);
+      } finally {
+        c.close();
+      }
     });
   });
 }
