@@ -5,7 +5,8 @@
 // - One upstream question per distinct (credential, resource version): answers are cached for a
 //   short while (bounded size and age), identical questions in flight share one request, and the
 //   questions waiting for the same credential and resource type go out as one search
-//   (`GET Type?_id=a,b,c&_elements=id&_count=n`, at most BATCH_MAX ids). At most MAX_CONCURRENT
+//   (`GET Type?_id=a,b,c&_elements=id&_count=n`, at most BATCH_MAX ids); a lone question is a read
+//   (`GET Type/id`), which every server answers from its primary key. At most MAX_CONCURRENT
 //   requests run at once; what arrives meanwhile waits and joins the next batch.
 // - A deleted resource cannot be found by a search; it is checked with its history
 //   (`GET Type/id/_history?_count=1`), which servers guard with the same read permission.
@@ -179,10 +180,14 @@ export class Visibility {
   /** One upstream request for the group; resolves to each id's answer, never rejects. */
   private async ask(group: Group): Promise<(id: string) => Answer> {
     const ids = [...group.ids.keys()];
+    // One resource: a read, the cheapest question on every server (a key lookup, not a search).
+    const read = group.mode === 'search' && ids.length === 1;
     const path =
       group.mode === 'history'
         ? `${group.type}/${ids[0]!}/_history?_count=1&_elements=id`
-        : `${group.type}?_id=${ids.join(',')}&_elements=id&_count=${ids.length}`;
+        : read
+          ? `${group.type}/${ids[0]!}`
+          : `${group.type}?_id=${ids.join(',')}&_elements=id&_count=${ids.length}`;
     const credentials: Credentials = { kind: 'caller', headers: new Map(group.credential.authorization === undefined ? [] : [['authorization', group.credential.authorization]]) };
     this.opts.metrics.deliveryAuthRequests.inc();
     let status: number;
@@ -195,7 +200,7 @@ export class Visibility {
     }
     if (status === 401) return () => 'unauthorized';
     if (status === 403 || status === 404 || status === 410) return () => 'hidden';
-    const found = status === 200 ? bundleIds(body, group.type) : undefined;
+    const found = status !== 200 ? undefined : read ? resourceIds(body, group.type) : bundleIds(body, group.type);
     if (!found) {
       this.warn(group, { status });
       return () => 'failed';
@@ -210,6 +215,12 @@ export class Visibility {
     this.lastWarning = now;
     this.opts.logger.warn({ ...detail, credential: group.credential.id, resourceType: group.type }, 'a delivery access check failed; the resources it was about are withheld (sent as empty) until the upstream answers');
   }
+}
+
+/** The id of a read resource of `type`; undefined when the body is not one. */
+function resourceIds(body: unknown, type: string): Set<string> | undefined {
+  const resource = body as { resourceType?: unknown; id?: unknown } | null | undefined;
+  return resource?.resourceType === type && typeof resource.id === 'string' ? new Set([resource.id]) : undefined;
 }
 
 /** Ids of the resources of `type` in a search Bundle; undefined when the body is not a Bundle. */

@@ -43,7 +43,7 @@ describe('visibility checks against the upstream', function () {
   const refs = () => patients.map((id) => ({ reference: `Patient/${id}`, versionId: '1' }));
   const results = async (metrics: Metrics) => Object.fromEntries((await metrics.deliveryAuthChecks.get()).values.map((v) => [String(v.labels.result), v.value]));
 
-  it('asks once per credential and type for everything waiting (one search with _id=a,b,c), and caches the answer', async () => {
+  it('asks once per credential and type for everything waiting (one search with _id=a,b,c, a read for one), and caches the answer', async () => {
     const { v } = visibility();
     const clinician = store.credential(USERS.clinician);
     const before = asks(USERS.clinician);
@@ -56,6 +56,7 @@ describe('visibility checks against the upstream', function () {
     expect(asks(USERS.clinician) - before, 'answered from the cache').to.equal(1);
     await v.check(clinician, [{ reference: `Patient/${patients[0]}`, versionId: '2' }]);
     expect(asks(USERS.clinician) - before, 'a new version is a new question').to.equal(2);
+    expect(up.requests.filter((r) => r.user === USERS.clinician).pop()!.path, 'a lone question is a read').to.equal(`Patient/${patients[0]}`);
   });
 
   it('shares one request between identical questions in flight, even from separate calls', async () => {
