@@ -65,23 +65,23 @@ async function startUpstreamProcess(): Promise<Upstream> {
 }
 
 async function main(): Promise<void> {
-  const up = await startUpstreamProcess();
   const results = new Map<string, Result[]>();
-  try {
+  {
     for (let r = 0; r < REPEATS; r++) {
       for (const scenario of SCENARIOS) {
         // Alternate which mode goes first, so a noisy neighbour does not always hit the same one.
         const modes: Mode[] = r % 2 === 0 ? ['none', 'upstream'] : ['upstream', 'none'];
         for (const mode of modes) {
-          const result = await run(up, scenario, mode);
+          // A fresh upstream per run: the demo engine's search scans every stored resource, so a
+          // store that grew run after run would make later runs slower for a reason of its own.
+          const up = await startUpstreamProcess();
+          const result = await run(up, scenario, mode).finally(() => up.child.kill('SIGTERM'));
           const key = `${scenario.name}|${mode}`;
           results.set(key, [...(results.get(key) ?? []), result]);
           console.error(`run ${r + 1} ${scenario.name} ${mode}: ${result.perSecond.toFixed(0)}/s p50 ${result.p50.toFixed(1)} ms p99 ${result.p99.toFixed(1)} ms, ${result.upstreamAsksPerEvent.toFixed(2)} upstream requests/event, ${result.withheld} withheld`);
         }
       }
     }
-  } finally {
-    up.child.kill('SIGTERM');
   }
   const range = (xs: number[], digits: number) => `${Math.min(...xs).toFixed(digits)} – ${Math.max(...xs).toFixed(digits)}`;
   console.log(`\n${REPEATS} runs each (min – max), ${BURST}-event bursts, ${PACED} events one at a time; Node ${process.version}\n`);

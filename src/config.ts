@@ -67,6 +67,8 @@ export interface Config {
   shutdownTimeoutMs: number;
   /** upstream: a binding is sent only what its credential may read at the upstream; none: no check. */
   deliveryAuthorization: 'upstream' | 'none';
+  /** A delivery access check not answered within this counts as failed (the resource is withheld). */
+  deliveryAuthorizationTimeoutMs: number;
 }
 
 /** A bad configuration value: the message is one line naming the key and what is wrong. */
@@ -198,6 +200,7 @@ const KEYS = {
   maxBodyBytes: { env: 'MAX_BODY_BYTES', parse: int(1024, 2 ** 31 - 1) },
   shutdownTimeoutMs: { env: 'SHUTDOWN_TIMEOUT_MS', parse: int(0, 600_000) },
   deliveryAuthorization: { env: 'DELIVERY_AUTHORIZATION', parse: oneOf('upstream', 'none') },
+  deliveryAuthorizationTimeoutMs: { env: 'DELIVERY_AUTHORIZATION_TIMEOUT_MS', parse: int(100, 600_000) },
 } satisfies Record<string, Key<unknown>>;
 
 type ScalarKey = keyof typeof KEYS;
@@ -228,6 +231,7 @@ const DEFAULTS = {
   maxBodyBytes: 32 * 1024 * 1024,
   shutdownTimeoutMs: 10_000,
   deliveryAuthorization: 'upstream',
+  deliveryAuthorizationTimeoutMs: 5000,
 };
 
 function readFile(path: string, explicit: boolean): Source {

@@ -54,7 +54,7 @@ export async function startGateway(config: Config & { fhirUpstreamUrl: string },
     subscriptions = new SubscriptionService({ engine, client, logger, fhirVersion, topicsDir: config.topicsDir, resyncIntervalMs: config.resyncIntervalMs, knownResourceTypes });
     const tokenKeys = bindingTokenKeys(config, logger);
     const keyMaterial = tokenKeys.algorithm === 'HS256' ? tokenKeys.secret : tokenKeys.privateKey;
-    const access = deliveryAccess(config.deliveryAuthorization, { engine, client, metrics, logger, keyMaterial });
+    const access = deliveryAccess(config.deliveryAuthorization, { engine, client, metrics, logger, keyMaterial, timeoutMs: config.deliveryAuthorizationTimeoutMs });
     const tokens = new BindingTokens({ engine, keys: tokenKeys, lifetimeSeconds: config.tokenLifetimeSeconds, issuer: config.publicBaseUrl ?? 'fhir-subscription-gateway', logger });
     // Before start, so removals found by the first rebuild revoke too. Every replica hears each
     // removal and revokes; revoking is idempotent.

@@ -10,7 +10,10 @@ import { Visibility } from './visibility.js';
  * Builds delivery authorization for the configured mode; undefined (and a warning) for `none`.
  * keyMaterial: the binding-token secret or private key, which every replica holds and no client does.
  */
-export function deliveryAccess(mode: DeliveryAuthorizationMode, deps: { engine: Engine; client: UpstreamClient; metrics: Metrics; logger: Logger; keyMaterial: string }): DeliveryAccess | undefined {
+export function deliveryAccess(
+  mode: DeliveryAuthorizationMode,
+  deps: { engine: Engine; client: UpstreamClient; metrics: Metrics; logger: Logger; keyMaterial: string; timeoutMs: number },
+): DeliveryAccess | undefined {
   if (mode === 'none') {
     deps.logger.warn('DELIVERY_AUTHORIZATION=none: notifications carry resources without asking the FHIR server whether each subscriber may read them; use this only with an upstream that has no per-user access control');
     return undefined;
@@ -18,6 +21,6 @@ export function deliveryAccess(mode: DeliveryAuthorizationMode, deps: { engine: 
   return {
     credentials: new CredentialStore(deps.engine, deps.keyMaterial),
     metrics: deps.metrics,
-    visibility: new Visibility({ client: deps.client, metrics: deps.metrics, logger: deps.logger.child({ component: 'delivery-authorization' }) }),
+    visibility: new Visibility({ client: deps.client, metrics: deps.metrics, logger: deps.logger.child({ component: 'delivery-authorization' }), timeoutMs: deps.timeoutMs }),
   };
 }

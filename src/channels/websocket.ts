@@ -324,7 +324,8 @@ export class WebSocketChannel {
     // variant only when some binding needs it), sent to every socket.
     json.text ??= event.resource ? this.rewriter.text(JSON.stringify(event.resource)) : undefined;
     const rendered = new Map<string, string>();
-    for (const ws of [...sockets]) {
+    // Ending a binding below deletes from the set; a Set iterator stays valid through deletes.
+    for (const ws of sockets) {
       const binding = this.state(ws).bindings.get(id);
       if (!binding) continue;
       if (binding.pending) {
