@@ -40,11 +40,12 @@ for (const kind of ['memory', 'redis'] as const) {
     let up: AccessUpstream;
     let gateway: Gateway;
     let base: string;
+    let env: Record<string, string>;
     const clients: WsClient[] = [];
 
     before(async () => {
       up = await startAccessUpstream();
-      const env: Record<string, string> = { FHIR_UPSTREAM_URL: up.url, FHIR_UPSTREAM_AUTHORIZATION: USERS.service };
+      env = { FHIR_UPSTREAM_URL: up.url, FHIR_UPSTREAM_AUTHORIZATION: USERS.service };
       if (kind === 'redis') {
         redis = await startRedis();
         Object.assign(env, { REDIS_URL: redis.url, REDIS_KEY_PREFIX: redis.newPrefix(), TOKEN_SECRET: 'd'.repeat(32), EVENTS_CHANNEL: `${redis.newPrefix()}events` });
@@ -214,6 +215,27 @@ for (const kind of ['memory', 'redis'] as const) {
       expect(JSON.stringify(refused)).to.match(/new one with \$get-ws-binding-token/);
       expect(c.frames.slice(before).some((f) => notificationType(f) === 'handshake')).to.equal(false);
     });
+
+    if (kind === 'redis') {
+      it('a token obtained on one replica binds on another with the same authority (the sealed credential is shared)', async () => {
+        const other = await startTestGateway(env);
+        try {
+          const id = await subscribe(USERS.scheduler, 'full-resource');
+          const res = await fhir<{ parameter: Array<{ name: string; valueString?: string }> }>('GET', `${other.baseUrl}/Subscription/${id}/$get-ws-binding-token`, undefined, as(USERS.scheduler));
+          expect(res.status).to.equal(200);
+          const c = await WsClient.connect(`ws://127.0.0.1:${gateway.port}/ws`);
+          clients.push(c);
+          c.send(`bind-with-token ${res.body.parameter.find((p) => p.name === 'token')!.valueString}`);
+          await c.next((f) => notificationType(f) === 'handshake', 'the handshake');
+          await patient('Replica-1');
+          const [note] = await notifications(c, 1);
+          expect(entries(note!)).to.have.length(1);
+          expect(JSON.stringify(note)).to.not.match(/Replica-1/);
+        } finally {
+          await other.close();
+        }
+      });
+    }
 
     it('N bindings sharing one credential cost one upstream check per resource version', async () => {
       const id = await subscribe(USERS.colleague, 'full-resource');
