@@ -186,6 +186,25 @@ for (const kind of ['memory', 'redis'] as const) {
       expect(events(lowered)[0]!.focus).to.equal(undefined);
     });
 
+    it('$events on a subscription that is off caps content at the level it was stored with', async () => {
+      const id = await subscribe(USERS.clinician, 'id-only');
+      await bind(USERS.clinician, id);
+      const p = await patient('Off-1');
+      for (let i = 0; i < 100; i++) {
+        const logged = await fhir<Record<string, unknown>>('GET', `${base}/Subscription/${id}/$events`, undefined, as(USERS.clinician));
+        if (events(logged.body).length > 0) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const stored = await fhir<Record<string, unknown>>('GET', `${base}/Subscription/${id}`, undefined, as(USERS.clinician));
+      const off = await fhir('PUT', `${base}/Subscription/${id}`, { ...stored.body, status: 'off' }, as(USERS.clinician));
+      expect(off.status, JSON.stringify(off.body)).to.equal(200);
+      const res = await fhir<Record<string, unknown>>('GET', `${base}/Subscription/${id}/$events?content=full-resource`, undefined, as(USERS.clinician));
+      expect(res.status).to.equal(200);
+      expect(events(res.body)[0]!.focus).to.equal(`${base}/Patient/${p}`);
+      expect(entries(res.body).slice(1).every((e) => e.resource === undefined), 'still id-only').to.equal(true);
+      expect(JSON.stringify(res.body)).to.not.match(/Off-1/);
+    });
+
     it('a credential the upstream revokes ends its binding with an OperationOutcome that asks for a new token', async () => {
       const user = `Bearer revoked-${kind}`;
       up.setUser(user, { rights: { '*': ['read', 'write'] } });
