@@ -1,5 +1,6 @@
 import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { parseAllowList } from './fhir/endpoint-rule.js';
 
 export type FhirVersion = 'R4' | 'R4B' | 'R5';
 
@@ -49,7 +50,11 @@ export interface Config {
   fhirBasePath: string;
   fhirVersion?: FhirVersion;
   redis?: RedisConfig;
-  eventsChannel: string;
+  /**
+   * The exact pub/sub channel producers PUBLISH to. Unset: `fhir:resource-changes` with the default
+   * key prefix, `<prefix>fhir:resource-changes` with another, so deployments sharing a Redis stay apart.
+   */
+  eventsChannel?: string;
   /** HS256 signs binding tokens with tokenSecret; RS256/ES256 with the key files. */
   tokenAlgorithm: TokenAlgorithm;
   tokenSecret?: string;
@@ -65,6 +70,8 @@ export interface Config {
   upstreamConnections: number;
   maxBodyBytes: number;
   shutdownTimeoutMs: number;
+  /** Rest-hook endpoints allowed beyond public https hosts: host names, `*.suffix`, addresses, CIDRs. */
+  resthookAllow: string[];
   /** upstream: a binding is sent only what its credential may read at the upstream; none: no check. */
   deliveryAuthorization: 'upstream' | 'none';
   /** A delivery access check not answered within this counts as failed (the resource is withheld). */
@@ -118,6 +125,17 @@ const urlList: Parse<string[]> = (raw, key) => {
   return items.map((item, i) => url('http:', 'https:')(item, `${key}[${i}]`));
 };
 
+const allowList: Parse<string[]> = (raw, key) => {
+  const items = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(',') : fail(key, 'must be a comma-separated list (or, in the file, an array) of host names or CIDR ranges', raw);
+  const entries = items.map((item, i) => (typeof item === 'string' ? item.trim() : fail(`${key}[${i}]`, 'must be a string', item))).filter(Boolean);
+  try {
+    parseAllowList(entries);
+  } catch (err) {
+    fail(key, (err as Error).message, raw);
+  }
+  return entries;
+};
+
 const nodes: Parse<RedisNode[]> = (raw, key) => {
   if (!Array.isArray(raw) || raw.length === 0) return fail(key, 'must be a non-empty list of {host, port}', raw);
   return raw.map((n: unknown, i) => {
@@ -137,9 +155,12 @@ function objectOf(raw: unknown, key: string, allowed: string[]): Source {
   return raw as Source;
 }
 
+/** Every key and internal channel lives under it; deployments sharing one Redis set their own. */
+export const DEFAULT_KEY_PREFIX = 'fsg:';
+
 function redisFromFile(raw: unknown): RedisConfig {
   const o = objectOf(raw, 'redis', ['url', 'sentinel', 'cluster', 'keyPrefix']);
-  const out: RedisConfig = { keyPrefix: o.keyPrefix === undefined ? 'fsg:' : str(o.keyPrefix, 'redis.keyPrefix') };
+  const out: RedisConfig = { keyPrefix: o.keyPrefix === undefined ? DEFAULT_KEY_PREFIX : str(o.keyPrefix, 'redis.keyPrefix') };
   if (o.url !== undefined) out.url = url('redis:', 'rediss:')(o.url, 'redis.url');
   if (o.sentinel !== undefined) {
     const s = objectOf(o.sentinel, 'redis.sentinel', ['sentinels', 'name', 'password', 'sentinelPassword', 'tls']);
@@ -199,6 +220,7 @@ const KEYS = {
   upstreamConnections: { env: 'UPSTREAM_CONNECTIONS', parse: int(1, 10_000) },
   maxBodyBytes: { env: 'MAX_BODY_BYTES', parse: int(1024, 2 ** 31 - 1) },
   shutdownTimeoutMs: { env: 'SHUTDOWN_TIMEOUT_MS', parse: int(0, 600_000) },
+  resthookAllow: { env: 'RESTHOOK_ALLOW', parse: allowList },
   deliveryAuthorization: { env: 'DELIVERY_AUTHORIZATION', parse: oneOf('upstream', 'none') },
   deliveryAuthorizationTimeoutMs: { env: 'DELIVERY_AUTHORIZATION_TIMEOUT_MS', parse: int(100, 600_000) },
 } satisfies Record<string, Key<unknown>>;
@@ -222,7 +244,6 @@ const DEFAULTS = {
   wsMaxBadFrames: 5,
   abandonedSubscriptionMs: 24 * 3_600_000,
   eventLogMaxAgeMs: 24 * 3_600_000,
-  eventsChannel: 'fhir:resource-changes',
   tokenAlgorithm: 'HS256',
   tokenLifetimeSeconds: 3600,
   logLevel: 'info',
@@ -230,6 +251,7 @@ const DEFAULTS = {
   upstreamConnections: 64,
   maxBodyBytes: 32 * 1024 * 1024,
   shutdownTimeoutMs: 10_000,
+  resthookAllow: [] as string[],
   deliveryAuthorization: 'upstream',
   deliveryAuthorizationTimeoutMs: 5000,
 };
@@ -273,7 +295,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
 
   let redis = file.redis === undefined || file.redis === null ? undefined : redisFromFile(file.redis);
-  if (env.REDIS_URL) redis = { keyPrefix: redis?.keyPrefix ?? 'fsg:', url: url('redis:', 'rediss:')(env.REDIS_URL, 'REDIS_URL') };
+  if (env.REDIS_URL) redis = { keyPrefix: redis?.keyPrefix ?? DEFAULT_KEY_PREFIX, url: url('redis:', 'rediss:')(env.REDIS_URL, 'REDIS_URL') };
   if (redis && env.REDIS_KEY_PREFIX) redis.keyPrefix = str(env.REDIS_KEY_PREFIX, 'REDIS_KEY_PREFIX');
   redisPasswords(redis, env);
   if (redis && !redis.url && !redis.sentinel && !redis.cluster) redis = undefined;

@@ -1,12 +1,14 @@
 import type { DeliveryAccess } from './access/delivery-access.js';
 import { deliveryAccess } from './access/setup.js';
-import { BindingTokens, bindingTokenKeys } from './channels/tokens.js';
+import { EndpointChecker } from './channels/resthook-endpoint.js';
+import { BindingTokens, bindingTokenKeys, deploymentIssuer } from './channels/tokens.js';
 import { WebSocketChannel } from './channels/websocket.js';
 import { AbandonedSubscriptionReaper } from './subscriptions/reaper.js';
-import type { Config, FhirVersion, RedisConfig } from './config.js';
+import { DEFAULT_KEY_PREFIX, type Config, type FhirVersion, type RedisConfig } from './config.js';
 import { createEngine, type EngineOptions } from './engine/index.js';
 import type { Engine } from './engine/engine.js';
-import { EventPipeline } from './events/pipeline.js';
+import { DEFAULT_EVENTS_CHANNEL, EventPipeline } from './events/pipeline.js';
+import { parseAllowList } from './fhir/endpoint-rule.js';
 import { resourceTypes } from './fhir/search-parameters.js';
 import type { OwnedContext } from './http/context.js';
 import { fhirRoutes } from './http/fhir-routes.js';
@@ -17,7 +19,7 @@ import { Metrics } from './metrics.js';
 import { SubscriptionService } from './subscriptions/service.js';
 import { UpstreamClient } from './upstream/fhir-client.js';
 import { createUpstreamPool } from './upstream/pool.js';
-import { createProxy } from './upstream/proxy.js';
+import { createProxy, type SeenWrite } from './upstream/proxy.js';
 import { UrlRewriter } from './upstream/rewrite.js';
 import { detectFhirVersion } from './upstream/version.js';
 
@@ -55,7 +57,7 @@ export async function startGateway(config: Config & { fhirUpstreamUrl: string },
     const tokenKeys = bindingTokenKeys(config, logger);
     const keyMaterial = tokenKeys.algorithm === 'HS256' ? tokenKeys.secret : tokenKeys.privateKey;
     const access = deliveryAccess(config.deliveryAuthorization, { engine, client, metrics, logger, keyMaterial, timeoutMs: config.deliveryAuthorizationTimeoutMs });
-    const tokens = new BindingTokens({ engine, keys: tokenKeys, lifetimeSeconds: config.tokenLifetimeSeconds, issuer: config.publicBaseUrl ?? 'fhir-subscription-gateway', logger });
+    const tokens = new BindingTokens({ engine, keys: tokenKeys, lifetimeSeconds: config.tokenLifetimeSeconds, issuer: deploymentIssuer(config.redis), logger });
     // Before start, so removals found by the first rebuild revoke too. Every replica hears each
     // removal and revokes; revoking is idempotent.
     subscriptions.registry.onChange((change) => {
@@ -71,7 +73,7 @@ export async function startGateway(config: Config & { fhirUpstreamUrl: string },
       version: fhirVersion,
       logger,
       metrics,
-      eventsChannel: config.eventsChannel,
+      eventsChannel: producerChannel(config),
       retention: { maxLen: config.eventLogMax, maxAgeMs: config.eventLogMaxAgeMs },
       upstreamBase: config.fhirUpstreamUrl,
     });
@@ -117,7 +119,8 @@ export async function startGateway(config: Config & { fhirUpstreamUrl: string },
     const baseUrl = config.publicBaseUrl ?? `http://localhost:${port}${base}`;
     const rewriter = new UrlRewriter([config.fhirUpstreamUrl, ...config.upstreamAliases], baseUrl);
     channel.ready(baseUrl, rewriter);
-    const proxy = createProxy({ pool, upstreamBase: config.fhirUpstreamUrl, basePath: base, rewriter, maxBodyBytes: config.maxBodyBytes, metrics, logger, onWrite: (write) => events.fromProxy(write) });
+    const onWrite = (write: SeenWrite) => events.fromProxy(write);
+    const proxy = createProxy({ pool, upstreamBase: config.fhirUpstreamUrl, basePath: base, rewriter, maxBodyBytes: config.maxBodyBytes, metrics, logger, onWrite });
     const ctx: OwnedContext = {
       pool,
       client,
@@ -133,9 +136,10 @@ export async function startGateway(config: Config & { fhirUpstreamUrl: string },
       wsUrl: config.publicWsUrl ?? defaultWsUrl(baseUrl),
       knownResourceTypes,
       logger,
+      endpoints: new EndpointChecker({ allow: parseAllowList(config.resthookAllow) }),
       maxOwnedBodyBytes: Math.min(config.maxBodyBytes, 1024 * 1024),
     };
-    route = fhirRoutes(ctx, { basePath: base, proxy, onTopicsWritten: () => service.topicsWritten() });
+    route = fhirRoutes(ctx, { basePath: base, proxy, onTopicsWritten: () => service.topicsWritten(), maxBodyBytes: config.maxBodyBytes, onWrite });
     logger.info({ port, baseUrl, upstream: config.fhirUpstreamUrl, fhirVersion, engine: engine.kind }, 'gateway listening');
 
     let closing: Promise<void> | undefined;
@@ -187,6 +191,18 @@ async function bestEffort(logger: Logger, what: string, step: () => Promise<unkn
 function defaultWsUrl(publicBaseUrl: string): string {
   const u = new URL(publicBaseUrl);
   return `${u.protocol === 'https:' ? 'wss:' : 'ws:'}//${u.host}/ws`;
+}
+
+/**
+ * The producers' channel. design.md's contract names `fhir:resource-changes`, and that is what a
+ * deployment with the default key prefix listens on; a deployment that sets its own
+ * REDIS_KEY_PREFIX (to share a Redis with others) gets the name under that prefix, so producers of
+ * one deployment never reach another. An explicit EVENTS_CHANNEL is used exactly as given.
+ */
+function producerChannel(config: Config): string | undefined {
+  if (config.eventsChannel !== undefined) return config.eventsChannel;
+  const prefix = config.redis?.keyPrefix ?? DEFAULT_KEY_PREFIX;
+  return prefix === DEFAULT_KEY_PREFIX ? DEFAULT_EVENTS_CHANNEL : undefined;
 }
 
 function engineOptions(redis: RedisConfig | undefined): EngineOptions {
