@@ -6,6 +6,7 @@ import { Writable } from 'node:stream';
 import { loadConfig } from '../../src/config.js';
 import { startGateway, type Gateway } from '../../src/gateway.js';
 import { startAccessUpstream, USERS, type AccessUpstream } from '../support/access-upstream.js';
+import { as } from '../support/access-gateway.js';
 import { backportSubscription, fhir } from '../support/fhir.js';
 import { startTestGateway } from '../support/gateway.js';
 import { startRedis, type TestRedis } from '../support/redis.js';
@@ -62,7 +63,6 @@ for (const kind of ['memory', 'redis'] as const) {
       await redis?.stop();
     });
 
-    const as = (user: string) => ({ authorization: user });
     async function subscribe(user: string, content: string, topic = PATIENT_TOPIC): Promise<string> {
       const res = await fhir<{ id: string }>('POST', `${base}/Subscription`, backportSubscription({ topic, content }), as(user));
       expect(res.status, JSON.stringify(res.body)).to.equal(201);
