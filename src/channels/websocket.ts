@@ -14,6 +14,7 @@ import { AccessGate, type Verdicts } from './access-gate.js';
 import { parseFrame, type Dialect } from './frames.js';
 import { TimerWheel } from './timer-wheel.js';
 import { TokenRejected, type BindingTokens } from './tokens.js';
+import { REPLICA } from '../log.js';
 
 export interface WebSocketLimits {
   /** Largest inbound frame, bytes. */
@@ -222,6 +223,7 @@ export class WebSocketChannel {
       if (state.closed) return;
       if (!existing) binding.lastSent = eventsSince === undefined ? total : Math.min(total, Math.max(0, eventsSince - 1));
       this.send(ws, this.render(sub, state.dialect, 'handshake', total, []));
+      this.opts.logger.debug({ subscription: id, dialect: state.dialect, replica: REPLICA, socket: state.id, renewed: existing !== undefined, eventsSince, eventsSoFar: total }, 'subscription bound');
       this.scheduleHeartbeat(ws, sub);
       if (!existing && eventsSince !== undefined) await this.replay(ws, sub, binding, eventsSince);
     }
@@ -297,14 +299,17 @@ export class WebSocketChannel {
       const sockets = this.bySubscription.get(id);
       if (!sockets?.size) continue;
       const sub = this.opts.registry.get(id);
-      if (!sub) continue;
+      if (!sub) {
+        this.opts.logger.debug({ subscription: id, eventNumber: number, event: msg.event.eventId }, 'notification dropped: the subscription is no longer active on this replica');
+        continue;
+      }
       if (!this.gate) {
-        this.fanOut(id, msg.event, number, undefined, json);
+        this.fanOut(id, msg, number, undefined, json);
         continue;
       }
       // One access check per distinct credential (not per socket) before anything is rendered.
       const refs = sub.content === 'empty' ? [] : [focusOf(msg.event)];
-      this.gate.run(id, this.credentialsOf(sockets, id), refs, (verdicts) => this.fanOut(id, msg.event, number, verdicts, json));
+      this.gate.run(id, this.credentialsOf(sockets, id), refs, (verdicts) => this.fanOut(id, msg, number, verdicts, json));
     }
   }
 
@@ -316,7 +321,8 @@ export class WebSocketChannel {
   }
 
   /** Sends one event to the subscription's local sockets; with verdicts, what each binding may see. */
-  private fanOut(id: string, event: DeliveredEvent, number: number, verdicts: Verdicts | undefined, json: { text?: string | undefined }): void {
+  private fanOut(id: string, msg: DeliveryMessage, number: number, verdicts: Verdicts | undefined, json: { text?: string | undefined }): void {
+    const { event } = msg;
     const sockets = this.bySubscription.get(id);
     const sub = this.opts.registry.get(id);
     if (!sockets?.size || !sub) return;
@@ -343,13 +349,19 @@ export class WebSocketChannel {
         withheld = !verdict?.visible.has(event.reference);
         if (withheld && number > binding.lastSent) this.opts.metrics.notificationsWithheld.inc({ path: 'live' });
       }
+      const before = binding.lastSent;
       this.sendLive(ws, sub, binding, event, number, rendered, json.text, withheld);
+      if (binding.lastSent > before && msg.receivedAt !== undefined) this.opts.metrics.observeEventToFrame(msg.receivedAt);
     }
   }
 
   private sendLive(ws: Socket, sub: ActiveSubscription, binding: Binding, event: DeliveredEvent, number: number, cache: Map<string, string> | undefined, resourceJson?: string, withheld = false): void {
-    if (number <= binding.lastSent) return;
-    const dialect = this.state(ws).dialect;
+    const state = this.state(ws);
+    if (number <= binding.lastSent) {
+      this.opts.logger.debug({ subscription: sub.id, eventNumber: number, socket: state.id }, 'notification not sent again: this binding already had it (from a replay)');
+      return;
+    }
+    const dialect = state.dialect;
     const variant = withheld ? `${dialect}:withheld` : dialect;
     let text = cache?.get(variant);
     if (!text) {
@@ -361,6 +373,8 @@ export class WebSocketChannel {
     binding.lastSent = number;
     this.send(ws, text);
     this.opts.metrics.notificationsSent.inc();
+    const fields = { subscription: sub.id, eventNumber: number, event: event.eventId, focus: event.reference, withheld, socket: state.id, bytes: text.length };
+    this.opts.logger.debug(fields, state.closed ? 'notification dropped: the socket closed (a slow consumer is closed; it replays on reconnect)' : 'notification sent');
   }
 
   private sendEvents(ws: Socket, sub: ActiveSubscription, binding: Binding, events: NotificationEventInput[]): void {
@@ -373,6 +387,7 @@ export class WebSocketChannel {
       this.send(ws, this.render(sub, this.state(ws).dialect, 'event-notification', last, batch));
       binding.lastSent = last;
       this.opts.metrics.notificationsSent.inc(batch.length);
+      this.opts.logger.debug({ subscription: sub.id, eventNumbers: `${batch[0]!.eventNumber}-${last}`, socket: this.state(ws).id }, 'replayed notification sent');
     }
   }
 
