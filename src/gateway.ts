@@ -4,6 +4,7 @@ import { AbandonedSubscriptionReaper } from './subscriptions/reaper.js';
 import type { Config, FhirVersion, RedisConfig } from './config.js';
 import { createEngine, type EngineOptions } from './engine/index.js';
 import type { Engine } from './engine/engine.js';
+import { EventLog } from './eventlog/index.js';
 import { EventPipeline } from './events/pipeline.js';
 import { resourceTypes } from './fhir/search-parameters.js';
 import type { OwnedContext } from './http/context.js';
@@ -28,6 +29,7 @@ export interface Gateway {
   readonly metrics: Metrics;
   readonly subscriptions: SubscriptionService;
   readonly pipeline: EventPipeline;
+  readonly eventLog: EventLog;
   readonly tokens: BindingTokens;
   /** Stops accepting, lets requests in flight finish (bounded), then releases everything. */
   close(): Promise<void>;
@@ -56,6 +58,9 @@ export async function startGateway(config: Config & { fhirUpstreamUrl: string },
     });
     await subscriptions.start();
     const service = subscriptions;
+    const retention = { maxLen: config.eventLogMax, maxAgeMs: config.eventLogMaxAgeMs };
+    const eventLog = new EventLog({ engine, logger: logger.child({ component: 'eventlog' }), registry: service.registry, retention });
+    await eventLog.start();
     pipeline = new EventPipeline({
       engine,
       registry: service.registry,
@@ -65,7 +70,8 @@ export async function startGateway(config: Config & { fhirUpstreamUrl: string },
       logger,
       metrics,
       eventsChannel: config.eventsChannel,
-      retention: { maxLen: config.eventLogMax, maxAgeMs: config.eventLogMaxAgeMs },
+      retention,
+      eventLog,
       upstreamBase: config.fhirUpstreamUrl,
     });
     await pipeline.start();
@@ -87,6 +93,7 @@ export async function startGateway(config: Config & { fhirUpstreamUrl: string },
     const reaper = new AbandonedSubscriptionReaper({ engine, registry: service.registry, client, logger, abandonedAfterMs: config.abandonedSubscriptionMs });
     const channel = new WebSocketChannel({
       engine,
+      eventLog,
       registry: service.registry,
       tokens,
       metrics,
@@ -118,6 +125,7 @@ export async function startGateway(config: Config & { fhirUpstreamUrl: string },
       registry: service.registry,
       topics: service.topics,
       engine,
+      eventLog,
       tokens,
       fhirVersion,
       publicBaseUrl: baseUrl,
@@ -138,6 +146,7 @@ export async function startGateway(config: Config & { fhirUpstreamUrl: string },
       metrics,
       subscriptions: service,
       pipeline: events,
+      eventLog,
       tokens,
       close: () =>
         (closing ??= (async () => {
@@ -148,6 +157,7 @@ export async function startGateway(config: Config & { fhirUpstreamUrl: string },
           if (cut > 0) logger.warn({ requests: cut }, 'shutdown timeout reached; closing requests still in flight');
           // Each step runs even if an earlier one fails (Redis gone, say): a stop must release everything.
           await bestEffort(logger, 'event pipeline', () => events.close());
+          eventLog.close();
           await bestEffort(logger, 'subscriptions', () => service.close());
           await bestEffort(logger, 'upstream pool', () => (cut > 0 ? pool.destroy() : pool.close()));
           server.close();

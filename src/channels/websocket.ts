@@ -1,11 +1,12 @@
 import uWS, { type TemplatedApp, type WebSocket } from 'uWebSockets.js';
 import type { Engine, Unsubscribe } from '../engine/engine.js';
-import { DELIVERY_CHANNEL, eventBodyKey, type DeliveredEvent, type DeliveryMessage, type LoggedEvent } from '../events/delivery.js';
+import type { Epoch, EventLog, EventRecord } from '../eventlog/index.js';
+import { DELIVERY_CHANNEL, type DeliveredEvent, type DeliveryMessage } from '../events/delivery.js';
+import { eventsLostCoding } from '../fhir/events-lost.js';
 import { outcome } from '../fhir/operation-outcome.js';
 import { renderNotification, type NotificationEventInput } from '../fhir/notification.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import { eventCounterKey, eventLogKey } from '../subscriptions/keys.js';
 import type { ActiveSubscription, RegistryChange, SubscriptionRegistry } from '../subscriptions/registry.js';
 import type { UrlRewriter } from '../upstream/rewrite.js';
 import { parseFrame, type Dialect } from './frames.js';
@@ -27,6 +28,8 @@ export interface WebSocketLimits {
 
 export interface WebSocketChannelOptions {
   engine: Engine;
+  /** Counts for handshakes and heartbeats, replay on bind, and news of lost events. */
+  eventLog: EventLog;
   registry: SubscriptionRegistry;
   tokens: BindingTokens;
   metrics: Metrics;
@@ -91,6 +94,7 @@ export class WebSocketChannel {
   async start(): Promise<void> {
     this.unsubscribe = await this.opts.engine.subscribe(DELIVERY_CHANNEL, (message) => this.deliver(message));
     this.opts.registry.onChange((change) => this.onRegistryChange(change));
+    this.opts.eventLog.onEpochChange((_previous, next) => this.onEventsLost(next));
     this.opts.metrics.track('fsg_websocket_connections', 'Open notification sockets on this replica', () => this.sockets.size);
     const presence = this.opts.presence;
     if (presence) {
@@ -201,34 +205,29 @@ export class WebSocketChannel {
         this.opts.metrics.websocketBinds.inc();
       }
       this.wheel.schedule(`exp:${state.id}:${id}`, binding.expiresAt, () => this.expire(ws, id, binding));
-      const total = await this.opts.engine.getCounter(eventCounterKey(id));
+      const { count: total, lostBefore } = await this.opts.eventLog.position(id);
       if (state.closed) return;
       if (!existing) binding.lastSent = eventsSince === undefined ? total : Math.min(total, Math.max(0, eventsSince - 1));
       this.send(ws, this.render(sub, state.dialect, 'handshake', total, []));
       this.scheduleHeartbeat(ws, sub);
+      if (!existing && eventsSince !== undefined && eventsSince > total + 1) {
+        this.sendOutcome(ws, 'invalid', `events-since ${eventsSince} is beyond the last event of Subscription/${id} (${total}); bound from the next event, ${total + 1}`, id);
+        continue;
+      }
+      if (!existing && eventsSince !== undefined && lostBefore !== undefined && Math.max(1, eventsSince) < lostBefore) this.sendEventsLost(ws, id, lostBefore);
       if (!existing && eventsSince !== undefined) await this.replay(ws, sub, binding, eventsSince);
     }
   }
 
-  /** Sends logged events from `since` before any live one, in maxCount batches. */
+  /** Sends logged events from `since` (0: the first kept) before any live one, in maxCount batches. */
   private async replay(ws: Socket, sub: ActiveSubscription, binding: Binding, since: number): Promise<void> {
-    const { engine } = this.opts;
     binding.pending = [];
     try {
-      const bounds = await engine.logBounds(eventLogKey(sub.id));
-      const total = await engine.getCounter(eventCounterKey(sub.id));
-      if (since <= total && (!bounds || since < bounds.first)) {
-        this.sendOutcome(ws, 'not-found', `Events from ${since} of Subscription/${sub.id} are no longer kept${bounds ? `; replaying from ${bounds.first}` : ''}`, sub.id, 'warning');
+      const page = await this.opts.eventLog.read(sub.id, Math.max(1, since), Infinity, REPLAY_LIMIT);
+      if (since >= 1 && since <= page.count && (page.firstKept === null || since < page.firstKept)) {
+        this.sendOutcome(ws, 'not-found', `Events from ${since} of Subscription/${sub.id} are no longer kept${page.firstKept !== null ? `; replaying from ${page.firstKept}` : ''}`, sub.id, 'warning');
       }
-      const entries = await engine.logRange(eventLogKey(sub.id), Math.max(since, bounds?.first ?? since), Infinity, REPLAY_LIMIT);
-      const events: NotificationEventInput[] = [];
-      for (const entry of entries) {
-        const logged = JSON.parse(entry.data) as LoggedEvent;
-        const body = await engine.get(eventBodyKey(logged.e));
-        const resource = body ? (JSON.parse(body) as DeliveredEvent).resource : undefined;
-        events.push({ eventNumber: entry.seq, timestamp: logged.t, focusReference: logged.r, interaction: logged.i, versionId: logged.v, resourceJson: resource ? this.rewriter.text(JSON.stringify(resource)) : undefined });
-      }
-      this.sendEvents(ws, sub, binding, events);
+      this.sendEvents(ws, sub, binding, page.events.map((e) => this.notificationEvent(e)));
     } finally {
       const pending = binding.pending ?? [];
       binding.pending = undefined;
@@ -236,10 +235,32 @@ export class WebSocketChannel {
     }
   }
 
+  private notificationEvent(e: EventRecord): NotificationEventInput {
+    const resourceJson = e.resource ? this.rewriter.text(JSON.stringify(e.resource)) : undefined;
+    return { eventNumber: e.number, timestamp: e.timestamp, focusReference: e.reference, interaction: e.interaction, versionId: e.versionId, resourceJson };
+  }
+
+  /** The engine lost its numbering state: every bound subscription may have missed events. */
+  private onEventsLost(epoch: Epoch): void {
+    for (const [id, sockets] of this.bySubscription) {
+      for (const ws of sockets) this.sendEventsLost(ws, id, epoch.floor + 1);
+    }
+  }
+
+  private sendEventsLost(ws: Socket, id: string, lostBefore: number): void {
+    if (this.state(ws).closed) return;
+    const oo = outcome('incomplete', `Events of Subscription/${id} may have been lost (the gateway's event store lost its state); fetch the current state of what you follow from the server. Numbering continues from ${lostBefore}`, {
+      expression: [`Subscription/${id}`],
+      details: { coding: [eventsLostCoding(lostBefore)] },
+    });
+    this.send(ws, JSON.stringify(oo));
+  }
+
   private deliver(message: string): void {
     const msg = JSON.parse(message) as DeliveryMessage;
     let resourceJson: string | undefined;
     for (const [id, number] of msg.matches) {
+      this.opts.eventLog.seen(number);
       const sockets = this.bySubscription.get(id);
       if (!sockets?.size) continue;
       const sub = this.opts.registry.get(id);
@@ -311,7 +332,7 @@ export class WebSocketChannel {
       if (state.closed || !state.bindings.has(sub.id)) return;
       const current = this.opts.registry.get(sub.id);
       if (!current) return;
-      void this.opts.engine.getCounter(eventCounterKey(sub.id)).then((total) => {
+      void this.opts.eventLog.position(sub.id).then(({ count: total }) => {
         if (state.closed || !state.bindings.has(sub.id)) return;
         this.send(ws, this.render(current, state.dialect, 'heartbeat', total, []));
         this.opts.metrics.heartbeatsSent.inc();

@@ -1,6 +1,6 @@
 // Argument checks shared by both engines, so a bad call fails the same way (and early) on memory
 // as on Redis instead of passing in development and failing against a Cluster.
-import type { AppendItem, AppendOptions } from './engine.js';
+import type { AppendItem, AppendOptions, StreamAppendItem, StreamAppendOptions, StreamMembership, StreamState } from './engine.js';
 
 /** Redis rejects PX 0, negatives and fractions; so do we, everywhere. */
 export function checkTtl(name: string, ms: number): void {
@@ -62,4 +62,34 @@ export function parseCounter(key: string, value: string | null): number {
     throw new Error(`value at ${JSON.stringify(key)} is not an integer counter`);
   }
   return n;
+}
+
+export function checkStreamAppend(items: readonly StreamAppendItem[], options: StreamAppendOptions): void {
+  checkAppend([], options);
+  for (const { state, log, idKey } of items) {
+    const tag = hashTag(state);
+    if (tag === null || tag !== hashTag(log) || tag !== hashTag(idKey)) {
+      throw new Error(`streamAppend keys must share a {hash tag}: ${JSON.stringify(state)}, ${JSON.stringify(log)}, ${JSON.stringify(idKey)}`);
+    }
+  }
+}
+
+/** Reads a stored membership ("<base>,<joinSeq>", as streamJoin writes it). */
+export function parseMembership(value: string): StreamMembership {
+  const [base, joinSeq] = value.split(',').map(Number);
+  if (!Number.isSafeInteger(base) || !Number.isSafeInteger(joinSeq)) throw new Error(`not a stream membership: ${JSON.stringify(value)}`);
+  return { base: base!, joinSeq: joinSeq! };
+}
+
+/** The fields streamState reads, and what it makes of them: both engines share the layout. */
+export const streamStateFields = (members: readonly string[]): string[] => ['seq', 'gen', ...members.flatMap((m) => [`m:${m}`, `l:${m}`])];
+
+export function decodeStreamState(values: ReadonlyArray<string | null>, count: number): StreamState {
+  const members: StreamState['members'] = [];
+  for (let i = 0; i < count; i++) {
+    const m = values[2 + 2 * i];
+    const l = values[3 + 2 * i];
+    members.push(m ? parseMembership(m) : l ? { left: Number(l) } : null);
+  }
+  return { seq: Number(values[0] ?? 0), gen: Number(values[1] ?? 0), members };
 }

@@ -45,6 +45,45 @@ export interface LogBounds {
   last: number;
 }
 
+// Numbered streams: the storage of the event log (src/eventlog/). One stream is a state hash, a
+// log and one id key per appended id, all sharing a {hash tag} (checked by both engines).
+export interface StreamAppendItem {
+  state: string;
+  log: string;
+  /** Remembers this append's number for maxAgeMs: appending the same id again returns it. */
+  idKey: string;
+  data: string;
+}
+
+export interface StreamAppendOptions {
+  /** Keep at most this many newest entries per log (>= 1). */
+  maxLen: number;
+  /** Drop entries older than this (engine's clock); also how long an id is remembered. */
+  maxAgeMs: number;
+}
+
+export interface StreamAppended {
+  seq: number;
+  /** The stream's membership generation when appended: changes whenever a member joins or leaves. */
+  gen: number;
+  /** False when the id had been appended already and `seq` is the number it got then. */
+  fresh: boolean;
+}
+
+/** A member's numbers are seq - base, for the stream's entries with seq > joinSeq. */
+export interface StreamMembership {
+  base: number;
+  joinSeq: number;
+}
+
+export interface StreamState {
+  /** The stream's last number (0: nothing appended yet, or the stream is unknown). */
+  seq: number;
+  gen: number;
+  /** Per asked member: its membership, its last number if it left, or null if it never joined. */
+  members: Array<StreamMembership | { left: number } | null>;
+}
+
 export interface ChannelOptions {
   /** Use the channel name exactly as given, without keyPrefix: for channels that processes
    * outside the gateway publish to (EVENTS_CHANNEL). */
@@ -101,6 +140,27 @@ export interface Engine {
   logRange(logKey: string, fromSeq: number, toSeq: number, limit?: number): Promise<LogEntry[]>;
   /** Null when the log is empty or gone; otherwise what a caller can still replay. */
   logBounds(logKey: string): Promise<LogBounds | null>;
+
+  /**
+   * For each item, as one atomic step: if idKey holds a number, return it unchanged; else
+   * seq = ++state.seq, append (seq, now, data) to the log, remember seq under idKey, trim the log
+   * to maxLen and by age (O(1) amortised). Items are independent steps sent in one round trip.
+   */
+  streamAppend(items: readonly StreamAppendItem[], options: StreamAppendOptions): Promise<StreamAppended[]>;
+  /**
+   * Atomically makes `member` a member of the stream and returns its membership. Already a
+   * member: unchanged. Otherwise its next number is count + 1; count -1 continues from the number
+   * it had when it last left this stream (0 if never).
+   */
+  streamJoin(state: string, member: string, count: number): Promise<StreamMembership>;
+  /** Atomically ends a membership; its last number, kept for a later join. Null: never joined. */
+  streamLeave(state: string, member: string): Promise<number | null>;
+  /** The stream's counter and the memberships of the given members, read at one moment. */
+  streamState(state: string, members: readonly string[]): Promise<StreamState>;
+  /** Several values in one round trip (any slots), null where absent. */
+  getMany(keys: readonly string[]): Promise<Array<string | null>>;
+  /** Compare-and-set: writes value only if the key holds `expected` (null: the key is absent). */
+  setIf(key: string, expected: string | null, value: string): Promise<boolean>;
 
   // Publish/subscribe. Channels are prefixed with keyPrefix unless { raw: true }. Delivery is
   // asynchronous, in order per channel, and includes this process's own subscribers.

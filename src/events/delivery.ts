@@ -20,17 +20,3 @@ export interface DeliveryMessage {
   /** [subscription id, event number] pairs. */
   matches: Array<[string, number]>;
 }
-
-/** One entry of a subscription's event log: enough to answer $events without the stored body. */
-export interface LoggedEvent {
-  /** event id: the key of the stored body */
-  e: string;
-  /** focus reference */
-  r: string;
-  i: Interaction;
-  v?: string;
-  /** timestamp */
-  t: string;
-}
-
-export const eventBodyKey = (eventId: string) => `event:body:${eventId}`;

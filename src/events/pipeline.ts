@@ -8,7 +8,8 @@ import type { UpstreamClient } from '../upstream/fhir-client.js';
 import type { ResourceChangeEvent } from './event.js';
 import { VersionFetcher } from './fetch.js';
 import { Matcher } from './match.js';
-import { numberAndPublish, type Retention } from './number.js';
+import type { EventLog, Retention } from '../eventlog/index.js';
+import { numberAndPublish } from './number.js';
 import { eventsFromWrite } from './from-write.js';
 import { validateEvent } from './validate.js';
 import type { SeenWrite } from '../upstream/proxy.js';
@@ -23,6 +24,8 @@ export interface PipelineOptions {
   metrics: Metrics;
   eventsChannel: string;
   retention: Retention;
+  /** Numbering, the log and version order across replicas. */
+  eventLog: EventLog;
   /** The upstream's FHIR base URL, to read its Location headers. */
   upstreamBase: string;
   /** Events handled at once per replica; more wait in line. */
@@ -105,12 +108,18 @@ export class EventPipeline {
 
   private async handle(event: ResourceChangeEvent): Promise<void> {
     if (this.closed) return;
+    // Announced before the claim, so whoever numbers a newer version of this resource waits for
+    // this one (see src/eventlog/order.ts); withdrawn once lost or done with.
+    const log = this.opts.eventLog;
+    await log.announce(event).catch((err: unknown) => this.opts.logger.warn({ err, event: event.eventId }, 'could not announce an event for version ordering'));
+    const withdraw = () => log.withdraw(event).catch(() => undefined);
     const claimed = await this.opts.engine.claim(`claim:${event.eventId}`, this.opts.retention.maxAgeMs).catch((err: unknown) => {
       this.opts.logger.error({ err, event: event.eventId }, 'could not claim an event; dropped');
       return false;
     });
     if (!claimed) {
       this.opts.metrics.eventsDuplicate.inc();
+      await withdraw();
       return;
     }
     await this.slot();
@@ -134,6 +143,7 @@ export class EventPipeline {
         }
       }
     } finally {
+      await withdraw();
       this.release();
     }
   }
@@ -154,7 +164,7 @@ export class EventPipeline {
     }
     const matched = await matcher.match(event);
     if (matched.length === 0) return 'unmatched';
-    await numberAndPublish(this.opts.engine, event, matched, this.opts.retention);
+    await numberAndPublish(this.opts.engine, this.opts.eventLog, event, matched);
     this.opts.metrics.notificationsNumbered.inc(matched.length);
     return 'matched';
   }

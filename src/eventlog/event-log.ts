@@ -1,0 +1,290 @@
+// The event log: numbering, the log, and the reads of it. Nothing else builds its keys or reads
+// its entries; the pipeline numbers through number(), the WebSocket channel and the FHIR
+// operations read through position() and read().
+//
+// Shape. Subscriptions with the same topic and filters match the same events, so they share one
+// numbered stream (stream-id.ts): one counter, one log, one entry per event however many
+// subscriptions share it. A subscription's number for an entry is the entry's seq minus the
+// subscription's base, fixed when it joined the stream so that its numbers continue its own
+// (membership.ts); a subscription whose filters change, or that is turned off and on again,
+// joins anew and its numbers go on from where they were. The event's body (its resource) is
+// stored once per event beside the logs.
+//
+// Guarantees.
+// - Atomic: one stream's append (counter, log entry, trimming, the id → number memory) is one
+//   step; so are a join and a leave (membership and counter read together). A breadth event costs
+//   one step per distinct stream it matched, not per subscription; trimming by count and age is
+//   O(1) amortised per append.
+// - Idempotent per event id: appending an event a stream already holds returns the number it got
+//   (the id is remembered for the retention age). A retry, a reclaimed stream entry or a second
+//   replica processing the same event gets the numbers it already had, never new ones, and
+//   republishing them is harmless (receivers drop numbers they have sent).
+// - A crash between steps: after the body is stored but before the append, nothing is numbered
+//   (the retry numbers it). After some streams' appends but not others', the retry numbers the
+//   rest and returns the same numbers for the done ones. After the append but before the delivery
+//   message is published, the event is in the log (replay and $events show it) and the retry
+//   republishes the same numbers. Between a stream's membership step and the subscription's
+//   record, the next join or leave completes the record (both steps are idempotent).
+// - Epoch (epoch.ts): the engine's numbering state is an epoch; a replica checks it before every
+//   numbering step and every second. If it is gone (Redis came back empty) a new epoch starts
+//   above every number handed out, listeners are told (bound sockets get a frame) and positions
+//   report `lostBefore`; no number is ever reused for a different event.
+// - Order (order.ts): versions of one resource are numbered in the order of their timestamps,
+//   whichever replicas process them.
+// - Retention: a log keeps at most maxLen entries, none older than maxAgeMs; a stored body lives
+//   maxAgeMs. A subscription's count survives trimming; reads say which numbers are still kept.
+import type { Engine } from '../engine/engine.js';
+import type { Logger } from '../log.js';
+import type { ActiveSubscription, SubscriptionRegistry } from '../subscriptions/registry.js';
+import { decodeBody, decodeEntry, encodeEntry, type EventRecord, type LoggedEvent, type LoggedResource } from './entry.js';
+import { EpochKeeper, type Epoch, type EpochListener } from './epoch.js';
+import { appendIdKey, bodyKey, streamKeys } from './keys.js';
+import { Memberships, type MemberRecord } from './membership.js';
+import { VersionOrder } from './order.js';
+import { streamIdOf } from './stream-id.js';
+
+export interface Retention {
+  maxLen: number;
+  maxAgeMs: number;
+}
+
+export interface EventLogOptions {
+  engine: Engine;
+  logger: Logger;
+  registry: SubscriptionRegistry;
+  retention: Retention;
+  /** How often a replica checks the epoch while it numbers nothing (default 1 s). */
+  epochCheckMs?: number;
+}
+
+/** An event to number: what the pipeline has once it matched. */
+export interface LogInput extends LoggedEvent {
+  resource?: LoggedResource;
+}
+
+export interface Position {
+  /** The subscription's last number (events-since-subscription-start). */
+  count: number;
+  /** Numbers below this were handed out in a state the engine lost: those events may be gone. */
+  lostBefore?: number;
+}
+
+export interface LogPage extends Position {
+  /** The lowest number still kept, or null when none is. */
+  firstKept: number | null;
+  events: EventRecord[];
+}
+
+interface CachedMembership {
+  stream: string;
+  base: number;
+  joinSeq: number;
+}
+
+export class EventLog {
+  private readonly epochs: EpochKeeper;
+  private readonly members: Memberships;
+  private readonly order: VersionOrder;
+  /** Subscription → its membership, as this replica last confirmed it. */
+  private readonly joined = new Map<string, CachedMembership>();
+  /** Stream → the membership generation the cache above reflects. */
+  private readonly gens = new Map<string, number>();
+  private highest = 0;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly opts: EventLogOptions) {
+    this.epochs = new EpochKeeper({ engine: opts.engine, logger: opts.logger, pristine: () => opts.registry.size === 0, highestSeen: () => this.highest });
+    this.members = new Memberships(opts.engine);
+    this.order = new VersionOrder(opts.engine, opts.logger);
+    this.epochs.onChange(() => {
+      this.joined.clear();
+      this.gens.clear();
+    });
+  }
+
+  /** After the registry has loaded (a first epoch needs to know whether anything is active). */
+  async start(): Promise<void> {
+    await this.epochs.check();
+    this.opts.registry.onChange((change) => {
+      const id = change.op === 'upsert' ? change.model.id : change.id;
+      this.joined.delete(id);
+      if (change.op === 'remove') void this.leave(id).catch((err: unknown) => this.opts.logger.warn({ err, subscription: id }, 'could not end the stream membership of a removed subscription'));
+    });
+    this.timer = setInterval(() => {
+      if (this.opts.engine.isReady()) this.epochs.check().catch(() => undefined);
+    }, this.opts.epochCheckMs ?? 1000);
+    this.timer.unref();
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+  }
+
+  /** Told when the engine's numbering state was found lost and a new epoch began. */
+  onEpochChange(fn: EpochListener): void {
+    this.epochs.onChange(fn);
+  }
+
+  get epoch(): Epoch | undefined {
+    return this.epochs.current;
+  }
+
+  // Writing.
+
+  /** Before claiming an event: lets other replicas number older versions first (order.ts). */
+  announce(event: LogInput): Promise<void> {
+    return this.order.announce(event);
+  }
+
+  /** When the claim was lost, or the event is done with (numbered, unmatched, or dropped). */
+  withdraw(event: LogInput): Promise<void> {
+    return this.order.withdraw(event);
+  }
+
+  /**
+   * Numbers the event for every matched subscription: [subscription id, number] pairs. Idempotent
+   * per event id. Subscriptions that left their stream meanwhile are not in the answer.
+   */
+  async number(event: LogInput, matched: readonly ActiveSubscription[]): Promise<Array<[string, number]>> {
+    if (matched.length === 0) return [];
+    const { engine, retention } = this.opts;
+    const epoch = await this.epochs.check();
+    await this.order.turn(event);
+    if (event.resource) await engine.set(bodyKey(event.eventId), JSON.stringify({ resource: event.resource }), { ttlMs: retention.maxAgeMs });
+
+    const byStream = new Map<string, ActiveSubscription[]>();
+    for (const sub of matched) {
+      const stream = streamIdOf(sub);
+      let subs = byStream.get(stream);
+      if (!subs) byStream.set(stream, (subs = []));
+      subs.push(sub);
+    }
+    await Promise.all(
+      [...byStream].flatMap(([stream, subs]) =>
+        subs
+          .filter((s) => this.joined.get(s.id)?.stream !== stream)
+          .map(async (s) => {
+            const joined = await this.members.join(s.id, stream, epoch);
+            this.joined.set(s.id, { stream, ...joined });
+            this.gens.delete(stream);
+          }),
+      ),
+    );
+
+    const streams = [...byStream.keys()];
+    const data = encodeEntry(event);
+    const appended = await engine.streamAppend(
+      streams.map((stream) => ({ ...streamKeys(stream), idKey: appendIdKey(stream, event.eventId), data })),
+      retention,
+    );
+    const matches: Array<[string, number]> = [];
+    await Promise.all(
+      streams.map(async (stream, i) => {
+        const { seq, gen } = appended[i]!;
+        const subs = byStream.get(stream)!;
+        if (this.gens.get(stream) !== gen) await this.refresh(stream, subs, gen);
+        for (const sub of subs) {
+          const m = this.joined.get(sub.id);
+          if (m?.stream !== stream || seq <= m.joinSeq) continue;
+          matches.push([sub.id, seq - m.base]);
+          this.seen(seq - m.base);
+        }
+      }),
+    );
+    return matches;
+  }
+
+  /** Ends a subscription's stream membership (turned off or deleted); idempotent. */
+  async leave(subscriptionId: string): Promise<void> {
+    const epoch = this.epochs.current ?? (await this.epochs.check());
+    this.joined.delete(subscriptionId);
+    await this.members.leave(subscriptionId, epoch);
+  }
+
+  /** A number some replica handed out: a new epoch's floor will be above it. */
+  seen(number: number): void {
+    if (number > this.highest) this.highest = number;
+  }
+
+  // Reading.
+
+  /** The subscription's current count (handshakes, heartbeats, $status). */
+  async position(subscriptionId: string): Promise<Position> {
+    const epoch = this.epochs.current ?? (await this.epochs.check());
+    const { record } = await this.members.read(subscriptionId, epoch);
+    if (!record) return this.unnumbered(epoch);
+    return this.positionOf(subscriptionId, record);
+  }
+
+  /**
+   * The subscription's events numbered from..to (both inclusive, to may be Infinity), at most
+   * `limit`, ascending, with their resources while kept. A bounded number of round trips: a few
+   * per stream the range spans, and one for all the bodies.
+   */
+  async read(subscriptionId: string, from: number, to: number, limit: number): Promise<LogPage> {
+    const { engine } = this.opts;
+    const epoch = this.epochs.current ?? (await this.epochs.check());
+    const { record } = await this.members.read(subscriptionId, epoch);
+    if (!record) return { ...this.unnumbered(epoch), firstKept: null, events: [] };
+    const position = await this.positionOf(subscriptionId, record);
+    const last = Math.min(to, position.count);
+    const events: EventRecord[] = [];
+    let firstKept: number | null = null;
+    for (const segment of record.segments) {
+      const end = segment.until ?? position.count;
+      if (end < segment.from) continue;
+      const { log } = streamKeys(segment.stream);
+      const a = Math.max(from, segment.from);
+      const b = Math.min(last, end);
+      const want = a <= b && events.length < limit;
+      const [bounds, entries] = await Promise.all([
+        firstKept === null ? engine.logBounds(log) : Promise.resolve(null),
+        want ? engine.logRange(log, a + segment.base, b + segment.base, limit - events.length) : Promise.resolve([]),
+      ]);
+      if (bounds) {
+        const first = Math.max(segment.from, bounds.first - segment.base);
+        if (first <= end) firstKept = first;
+      }
+      for (const entry of entries) {
+        const logged = decodeEntry(entry.data);
+        if (logged) events.push({ ...logged, number: entry.seq - segment.base });
+      }
+    }
+    if (events.length > 0) {
+      const bodies = await engine.getMany(events.map((e) => bodyKey(e.eventId)));
+      events.forEach((e, i) => {
+        const resource = decodeBody(bodies[i] ?? null);
+        if (resource) e.resource = resource;
+      });
+    }
+    return { ...position, firstKept, events };
+  }
+
+  private unnumbered(epoch: Epoch): Position {
+    return epoch.afterLoss ? { count: epoch.floor, lostBefore: epoch.floor + 1 } : { count: epoch.floor };
+  }
+
+  private async positionOf(subscriptionId: string, record: MemberRecord): Promise<Position> {
+    const current = record.segments.at(-1);
+    const lost = record.lostBefore === undefined ? {} : { lostBefore: record.lostBefore };
+    if (!current) return { count: 0, ...lost };
+    if (current.until !== undefined) return { count: current.until, ...lost };
+    const state = await this.opts.engine.streamState(streamKeys(current.stream).state, [subscriptionId]);
+    const m = state.members[0];
+    const count = m && 'base' in m ? state.seq - m.base : m ? m.left : current.from - 1;
+    this.seen(count);
+    return { count, ...lost };
+  }
+
+  /** Re-reads the memberships of a stream whose generation moved (someone joined or left). */
+  private async refresh(stream: string, subs: readonly ActiveSubscription[], gen: number): Promise<void> {
+    const state = await this.opts.engine.streamState(streamKeys(stream).state, subs.map((s) => s.id));
+    subs.forEach((sub, i) => {
+      const m = state.members[i];
+      if (m && 'base' in m) this.joined.set(sub.id, { stream, ...m });
+      else this.joined.delete(sub.id);
+    });
+    // Only if nothing moved since the append: otherwise the next event reads again.
+    if (state.gen === gen) this.gens.set(stream, gen);
+  }
+}
