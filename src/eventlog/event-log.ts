@@ -155,6 +155,10 @@ export class EventLog {
     const byStream = new Map<string, ActiveSubscription[]>();
     for (const sub of matched) {
       const stream = streamIdOf(sub);
+      // Matched on a view the registry has moved past (filters changed, turned off): the event
+      // is not this subscription's any more, and numbering it would pull it back to its old stream.
+      const now = this.opts.registry.get(sub.id);
+      if (!now || streamIdOf(now) !== stream) continue;
       let subs = byStream.get(stream);
       if (!subs) byStream.set(stream, (subs = []));
       subs.push(sub);
@@ -172,6 +176,7 @@ export class EventLog {
     );
 
     const streams = [...byStream.keys()];
+    if (streams.length === 0) return [];
     const data = encodeEntry(event);
     const appended = await engine.streamAppend(
       streams.map((stream) => ({ ...streamKeys(stream), idKey: appendIdKey(stream, event.eventId), data })),
