@@ -10,6 +10,7 @@ import type { Metrics } from '../metrics.js';
 import type { ActiveSubscription, RegistryChange, SubscriptionRegistry } from '../subscriptions/registry.js';
 import type { UrlRewriter } from '../upstream/rewrite.js';
 import { parseFrame, type Dialect } from './frames.js';
+import { LiveOrder } from './live-order.js';
 import { TimerWheel } from './timer-wheel.js';
 import { TokenRejected, type BindingTokens } from './tokens.js';
 
@@ -46,6 +47,8 @@ interface Binding {
   lastSent: number;
   /** Live events that arrived while the log was being replayed, sent after it. */
   pending?: Array<{ event: DeliveredEvent; number: number }>;
+  /** Puts live notifications from several replicas back in number order. */
+  order: LiveOrder;
 }
 
 interface SocketState {
@@ -57,6 +60,12 @@ interface SocketState {
 }
 
 type Socket = WebSocket<SocketState>;
+
+function newBinding(jti: string): Binding {
+  const binding = { jti, expiresAt: 0, lastSent: 0 } as Binding;
+  binding.order = new LiveOrder(binding);
+  return binding;
+}
 
 const REPLAY_LIMIT = 1000;
 
@@ -193,7 +202,7 @@ export class WebSocketChannel {
       }
       const existing = state.bindings.get(id);
       // Binding a fresh token for a bound subscription renews it in place: no gap, no repeat.
-      const binding: Binding = existing ?? { jti: claims.jti, expiresAt: 0, lastSent: 0 };
+      const binding: Binding = existing ?? newBinding(claims.jti);
       binding.jti = claims.jti;
       binding.expiresAt = claims.expiresAt.getTime();
       if (!existing) {
@@ -243,7 +252,12 @@ export class WebSocketChannel {
   /** The engine lost its numbering state: every bound subscription may have missed events. */
   private onEventsLost(epoch: Epoch): void {
     for (const [id, sockets] of this.bySubscription) {
-      for (const ws of sockets) this.sendEventsLost(ws, id, epoch.floor + 1);
+      for (const ws of sockets) {
+        const binding = this.state(ws).bindings.get(id);
+        // Numbering continues above the floor: the jump is not a gap to wait for.
+        if (binding) binding.lastSent = Math.max(binding.lastSent, epoch.floor);
+        this.sendEventsLost(ws, id, epoch.floor + 1);
+      }
     }
   }
 
@@ -281,7 +295,10 @@ export class WebSocketChannel {
   }
 
   private sendLive(ws: Socket, sub: ActiveSubscription, binding: Binding, event: DeliveredEvent, number: number, cache: Map<Dialect, string> | undefined, resourceJson?: string): void {
-    if (number <= binding.lastSent) return;
+    binding.order.offer(number, () => this.emitLive(ws, sub, binding, event, number, cache, resourceJson));
+  }
+
+  private emitLive(ws: Socket, sub: ActiveSubscription, binding: Binding, event: DeliveredEvent, number: number, cache: Map<Dialect, string> | undefined, resourceJson?: string): void {
     const dialect = this.state(ws).dialect;
     let text = cache?.get(dialect);
     if (!text) {
@@ -289,7 +306,7 @@ export class WebSocketChannel {
       text = this.render(sub, dialect, 'event-notification', number, [{ eventNumber: number, timestamp: event.timestamp, focusReference: event.reference, interaction: event.interaction, versionId: event.versionId, resourceJson: json }]);
       cache?.set(dialect, text);
     }
-    binding.lastSent = number;
+    binding.lastSent = Math.max(binding.lastSent, number);
     this.send(ws, text);
     this.opts.metrics.notificationsSent.inc();
   }
@@ -361,6 +378,7 @@ export class WebSocketChannel {
 
   private unbindLocal(ws: Socket, id: string): void {
     const state = this.state(ws);
+    state.bindings.get(id)?.order.stop();
     state.bindings.delete(id);
     this.wheel.cancel(`hb:${state.id}:${id}`);
     this.wheel.cancel(`exp:${state.id}:${id}`);
