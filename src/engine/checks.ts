@@ -1,6 +1,6 @@
 // Argument checks shared by both engines, so a bad call fails the same way (and early) on memory
 // as on Redis instead of passing in development and failing against a Cluster.
-import type { AppendItem, AppendOptions, StreamAppendItem, StreamAppendOptions, StreamMembership, StreamState } from './engine.js';
+import type { StreamAppendItem, StreamAppendOptions, StreamMembership, StreamState } from './engine.js';
 
 /** Redis rejects PX 0, negatives and fractions; so do we, everywhere. */
 export function checkTtl(name: string, ms: number): void {
@@ -20,23 +20,6 @@ export function hashTag(key: string): string | null {
   const close = key.indexOf('}', open + 1);
   if (close === -1 || close === open + 1) return null;
   return key.slice(open + 1, close);
-}
-
-export function checkAppend(items: readonly AppendItem[], options: AppendOptions): void {
-  if (!Number.isSafeInteger(options.maxLen) || options.maxLen < 1) {
-    throw new RangeError(`maxLen must be an integer >= 1, got ${String(options.maxLen)}`);
-  }
-  checkTtl('maxAgeMs', options.maxAgeMs);
-  if (options.ttlMs !== undefined) checkTtl('ttlMs', options.ttlMs);
-  for (const { counterKey, logKey } of items) {
-    const tag = hashTag(counterKey);
-    if (tag === null || tag !== hashTag(logKey)) {
-      throw new Error(
-        `appendNumbered keys must share a {hash tag} so Redis Cluster can update them atomically: ` +
-          `${JSON.stringify(counterKey)} and ${JSON.stringify(logKey)}`,
-      );
-    }
-  }
 }
 
 export function checkRange(fromSeq: number, toSeq: number, limit: number | undefined): void {
@@ -65,7 +48,10 @@ export function parseCounter(key: string, value: string | null): number {
 }
 
 export function checkStreamAppend(items: readonly StreamAppendItem[], options: StreamAppendOptions): void {
-  checkAppend([], options);
+  if (!Number.isSafeInteger(options.maxLen) || options.maxLen < 1) {
+    throw new RangeError(`maxLen must be an integer >= 1, got ${String(options.maxLen)}`);
+  }
+  checkTtl('maxAgeMs', options.maxAgeMs);
   for (const { state, log, idKey } of items) {
     const tag = hashTag(state);
     if (tag === null || tag !== hashTag(log) || tag !== hashTag(idKey)) {

@@ -4,8 +4,8 @@
 // both to the same tests.
 //
 // Key naming: every key is stored under the engine's keyPrefix (default `fsg:`). Keys that one
-// atomic step touches together (appendNumbered's counterKey and logKey) must share a Redis hash
-// tag, e.g. `{sub:abc}:seq` and `{sub:abc}:log`, so Redis Cluster can run the step on one slot.
+// atomic step touches together (a numbered stream's state, log and id keys) must share a Redis
+// hash tag, e.g. `{es:abc}:state` and `{es:abc}:log`, so Redis Cluster can run the step on one slot.
 // Both engines reject a pair that does not, so a mistake shows up in the first test, not in
 // production on a Cluster.
 
@@ -14,21 +14,6 @@ export type EngineKind = 'memory' | 'redis';
 export interface SetOptions {
   /** Expire the value this many milliseconds from now. Without it the value never expires
    * (and any earlier expiry is removed, as with Redis SET). */
-  ttlMs?: number | undefined;
-}
-
-export interface AppendItem {
-  counterKey: string;
-  logKey: string;
-  data: string;
-}
-
-export interface AppendOptions {
-  /** Keep at most this many newest entries per log (>= 1). */
-  maxLen: number;
-  /** Drop entries older than this, measured on the engine's clock when appending (> 0). */
-  maxAgeMs: number;
-  /** When given, both the counter and the log expire this long after the latest append. */
   ttlMs?: number | undefined;
 }
 
@@ -56,7 +41,7 @@ export interface StreamAppendItem {
 }
 
 export interface StreamAppendOptions {
-  /** Keep at most this many newest entries per log (>= 1). */
+  /** Keep at most this many newest entries per log (>= 1). Entries are (seq, at, data): see LogEntry. */
   maxLen: number;
   /** Drop entries older than this (engine's clock); also how long an id is remembered. */
   maxAgeMs: number;
@@ -128,14 +113,6 @@ export interface Engine {
   hdel(key: string, field: string): Promise<boolean>;
   hgetall(key: string): Promise<Map<string, string>>;
 
-  /**
-   * For each item, as one atomic step: seq = ++counter; append (seq, now, data) to the log;
-   * trim the log to maxLen newest entries and drop entries older than maxAgeMs; refresh expiry
-   * when ttlMs is given. Items are independent steps sent in one round trip (Redis). Resolves to
-   * the assigned numbers in item order; numbers start at 1 and never repeat or skip across all
-   * processes sharing the engine. counterKey and logKey must share a {hash tag}.
-   */
-  appendNumbered(items: readonly AppendItem[], options: AppendOptions): Promise<number[]>;
   /** Entries with fromSeq <= seq <= toSeq, ascending; toSeq may be Infinity. */
   logRange(logKey: string, fromSeq: number, toSeq: number, limit?: number): Promise<LogEntry[]>;
   /** Null when the log is empty or gone; otherwise what a caller can still replay. */

@@ -1,11 +1,9 @@
 // The engine for a single gateway process (no REDIS_URL). It mirrors the Redis engine's
 // semantics, including its error cases, so code tested on memory behaves the same on Redis.
 import type { Logger } from '../log.js';
-import { checkAppend, checkInteger, checkKeyPrefix, checkRange, checkStreamAppend, checkTtl, decodeStreamState, parseMembership, streamStateFields, parseCounter } from './checks.js';
+import { checkInteger, checkKeyPrefix, checkRange, checkStreamAppend, checkTtl, decodeStreamState, parseMembership, streamStateFields, parseCounter } from './checks.js';
 import { deliver, type Target } from './dispatch.js';
 import type {
-  AppendItem,
-  AppendOptions,
   ChannelOptions,
   Engine,
   LogBounds,
@@ -185,24 +183,6 @@ export class MemoryEngine implements Engine {
     return new Map(this.readHash(key) ?? []);
   }
 
-  async appendNumbered(items: readonly AppendItem[], options: AppendOptions): Promise<number[]> {
-    this.checkOpen();
-    checkAppend(items, options);
-    const seqs: number[] = [];
-    let failure: unknown = null;
-    // Like the Redis pipeline: each item is its own atomic step and one failing does not undo
-    // the others; the call reports the first failure.
-    for (const item of items) {
-      try {
-        seqs.push(this.appendOne(item, options));
-      } catch (err) {
-        failure ??= err;
-      }
-    }
-    if (failure !== null) throw failure;
-    return seqs;
-  }
-
   async logRange(logKey: string, fromSeq: number, toSeq: number, limit?: number): Promise<LogEntry[]> {
     this.checkOpen();
     checkRange(fromSeq, toSeq, limit);
@@ -372,40 +352,6 @@ export class MemoryEngine implements Engine {
         this.logger,
       );
     }
-  }
-
-  private appendOne(item: AppendItem, options: AppendOptions): number {
-    // Check both keys before changing either, so a failing item leaves no trace.
-    const counter = this.read(item.counterKey);
-    if (counter && counter.type !== 'string') throw wrongType(item.counterKey);
-    parseCounter(item.counterKey, counter?.value ?? null);
-    const log = this.read(item.logKey);
-    if (log && log.type !== 'log') throw wrongType(item.logKey);
-
-    const seq = this.increment(item.counterKey, 1);
-    const at = Date.now();
-    let entries = log?.value;
-    if (!entries) {
-      entries = [];
-      this.data.set(item.logKey, { type: 'log', value: entries, expiresAt: null });
-    }
-    const last = entries[entries.length - 1];
-    const entry: LogEntry = { seq, at, data: item.data };
-    // Out of order only if the counter was reset under an existing log; keep the log sorted.
-    if (!last || last.seq < seq) entries.push(entry);
-    else entries.splice(lowerBound(entries, seq), 0, entry);
-
-    if (entries.length > options.maxLen) entries.splice(0, entries.length - options.maxLen);
-    const cutoff = at - options.maxAgeMs;
-    let old = 0;
-    while (old < entries.length && entries[old]!.at < cutoff) old++;
-    if (old > 0) entries.splice(0, old);
-
-    if (options.ttlMs !== undefined) {
-      this.setExpiry(item.counterKey, this.data.get(item.counterKey)!, options.ttlMs);
-      this.setExpiry(item.logKey, this.data.get(item.logKey)!, options.ttlMs);
-    }
-    return seq;
   }
 
   private increment(key: string, by: number): number {

@@ -4,11 +4,9 @@
 import { hostname } from 'node:os';
 import { Cluster, type ChainableCommander } from 'ioredis';
 import type { Logger } from '../log.js';
-import { checkAppend, checkInteger, checkKeyPrefix, checkRange, checkStreamAppend, checkTtl, decodeStreamState, parseMembership, streamStateFields, parseCounter } from './checks.js';
+import { checkInteger, checkKeyPrefix, checkRange, checkStreamAppend, checkTtl, decodeStreamState, parseMembership, streamStateFields, parseCounter } from './checks.js';
 import { deliver, type Target } from './dispatch.js';
 import type {
-  AppendItem,
-  AppendOptions,
   ChannelOptions,
   Engine,
   LogBounds,
@@ -161,31 +159,6 @@ export class RedisEngine implements Engine {
   async hgetall(key: string): Promise<Map<string, string>> {
     this.checkOpen();
     return new Map(Object.entries(await this.cmd.hgetall(key)));
-  }
-
-  async appendNumbered(items: readonly AppendItem[], options: AppendOptions): Promise<number[]> {
-    this.checkOpen();
-    checkAppend(items, options);
-    if (items.length === 0) return [];
-    const { maxLen, maxAgeMs } = options;
-    const ttlMs = options.ttlMs ?? 0;
-    const cmd = this.cmd;
-    if (cmd instanceof Cluster) {
-      // An ioredis Cluster pipeline must stay on one node, and the items span many slots.
-      // Separate calls are still written without waiting for replies: one round trip per node.
-      return Promise.all(
-        items.map((i) => cmd.fsgAppendNumbered(i.counterKey, i.logKey, i.data, maxLen, maxAgeMs, ttlMs)),
-      );
-    }
-    const pipeline = cmd.pipeline();
-    for (const i of items) pipeline.fsgAppendNumbered(i.counterKey, i.logKey, i.data, maxLen, maxAgeMs, ttlMs);
-    const results = await pipeline.exec();
-    if (!results) throw new Error('appendNumbered: pipeline was discarded');
-    // Every item has run (each is its own atomic step); report the first failure, if any.
-    return results.map(([err, seq]) => {
-      if (err) throw err;
-      return Number(seq);
-    });
   }
 
   async logRange(logKey: string, fromSeq: number, toSeq: number, limit?: number): Promise<LogEntry[]> {
