@@ -13,8 +13,9 @@
 // Guarantees.
 // - Atomic: one stream's append (counter, log entry, trimming, the id → number memory) is one
 //   step; so are a join and a leave (membership and counter read together). A breadth event costs
-//   one step per distinct stream it matched, not per subscription; trimming by count and age is
-//   O(1) amortised per append.
+//   a constant number of commands (the epoch check, the order check, the body) and one step per
+//   distinct stream it matched, not per subscription; trimming by count and age is O(1) amortised
+//   per append. A subscription joins a stream once (its first event there), not per event.
 // - Idempotent per event id: appending an event a stream already holds returns the number it got
 //   (the id is remembered for the retention age). A retry, a reclaimed stream entry or a second
 //   replica processing the same event gets the numbers it already had, never new ones, and
