@@ -43,6 +43,8 @@ export interface EpochOptions {
   pristine: () => boolean;
   /** The highest subscription number this replica has handed out or seen. */
   highestSeen: () => number;
+  /** Runs before an epoch that follows a loss is published, so nothing is numbered in it yet. */
+  beforeLossEpoch: (next: Epoch) => Promise<void>;
 }
 
 export class EpochKeeper {
@@ -74,6 +76,7 @@ export class EpochKeeper {
       const stored = raw === null ? undefined : parseEpoch(raw);
       if (stored) return this.adopt(stored);
       const next = this.fresh();
+      if (next.afterLoss) await this.opts.beforeLossEpoch(next);
       // Two replicas may find it gone at once: one creates, the other adopts the winner.
       if (await engine.setIf(EPOCH_KEY, raw, JSON.stringify(next))) return this.adopt(next);
     }

@@ -28,8 +28,9 @@
 //   record, the next join or leave completes the record (both steps are idempotent).
 // - Epoch (epoch.ts): the engine's numbering state is an epoch; a replica checks it before every
 //   numbering step and every second. If it is gone (Redis came back empty) a new epoch starts
-//   above every number handed out, listeners are told (bound sockets get a frame) and positions
-//   report `lostBefore`; no number is ever reused for a different event.
+//   above every number handed out, listeners are told (bound sockets get a frame) and the
+//   positions of the subscriptions active then report `lostBefore`; no number is ever reused for
+//   a different event.
 // - Order (order.ts): versions of one resource are numbered in the order of their timestamps,
 //   whichever replicas process them.
 // - Retention: a log keeps at most maxLen entries, none older than maxAgeMs; a stored body lives
@@ -94,8 +95,15 @@ export class EventLog {
   private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly opts: EventLogOptions) {
-    this.epochs = new EpochKeeper({ engine: opts.engine, logger: opts.logger, pristine: () => opts.registry.size === 0, highestSeen: () => this.highest });
     this.members = new Memberships(opts.engine);
+    this.epochs = new EpochKeeper({
+      engine: opts.engine,
+      logger: opts.logger,
+      pristine: () => opts.registry.size === 0,
+      highestSeen: () => this.highest,
+      // Only what was active then lost events; a subscription created later did not.
+      beforeLossEpoch: (next) => this.members.markLost([...opts.registry.all()].map((s) => s.id), next),
+    });
     this.order = new VersionOrder(opts.engine, opts.logger);
     this.epochs.onChange(() => {
       this.joined.clear();
@@ -267,7 +275,7 @@ export class EventLog {
   }
 
   private unnumbered(epoch: Epoch): Position {
-    return epoch.afterLoss ? { count: epoch.floor, lostBefore: epoch.floor + 1 } : { count: epoch.floor };
+    return { count: epoch.floor };
   }
 
   private async positionOf(subscriptionId: string, record: MemberRecord): Promise<Position> {

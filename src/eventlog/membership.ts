@@ -25,7 +25,7 @@ export interface Segment {
 export interface MemberRecord {
   epoch: string;
   segments: Segment[];
-  /** Set when its numbering began above an epoch's floor after a loss: numbers below were lost. */
+  /** The subscription was active when the engine lost its state: its numbers below this were lost. */
   lostBefore?: number;
 }
 
@@ -65,7 +65,6 @@ export class Memberships {
         count = current.until!;
       } else {
         count = epoch.floor;
-        if (epoch.afterLoss) next.lostBefore = epoch.floor + 1;
       }
       const joined = await this.engine.streamJoin(streamKeys(stream).state, subscriptionId, count);
       if (current && current.until === undefined && current.stream === stream) {
@@ -77,6 +76,15 @@ export class Memberships {
       if (await this.engine.setIf(memberRecordKey(subscriptionId), raw, JSON.stringify(next))) return joined;
     }
     throw new Error(`could not record the stream membership of Subscription/${subscriptionId}`);
+  }
+
+  /**
+   * Marks subscriptions that were active when the state was lost, in an epoch not yet published
+   * (so no replica can be joining them into it while this runs).
+   */
+  async markLost(subscriptionIds: Iterable<string>, epoch: Epoch): Promise<void> {
+    const record = JSON.stringify({ epoch: epoch.id, segments: [], lostBefore: epoch.floor + 1 } satisfies MemberRecord);
+    await Promise.all([...subscriptionIds].map((id) => this.engine.set(memberRecordKey(id), record)));
   }
 
   /** Ends the subscription's current membership (it was turned off or deleted); idempotent. */

@@ -218,10 +218,12 @@ for (const kind of ['memory', 'redis'] as const) {
         expect(told[0]).to.be.greaterThan(Date.now() * 1000 - 60_000_000);
         const position = await log.position('a');
         expect(position).to.deep.equal({ count: told[0]! + 1, lostBefore: told[0]! + 1 });
-        // A subscription with no event since the loss still reports it, and numbers above the floor.
-        const c = await log.position('never-numbered');
-        expect(c.lostBefore).to.equal(told[0]! + 1);
-        expect(c.count).to.equal(told[0]);
+        // One created after the loss lost nothing, yet numbers above the floor too.
+        const [later] = await active(sub('later'));
+        expect(await log.position('later')).to.deep.equal({ count: told[0] });
+        expect(numbersOf(await log.number(event('e5'), [a!, later!]))).to.deep.equal({ a: told[0]! + 2, later: told[0]! + 1 });
+        expect((await log.position('later')).lostBefore).to.equal(undefined);
+        expect((await log.position('b')).lostBefore).to.equal(told[0]! + 1);
       });
     }
   });
