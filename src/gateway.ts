@@ -14,7 +14,7 @@ import { HttpServer } from './http/server.js';
 import type { Logger } from './log.js';
 import { Metrics } from './metrics.js';
 import { SubscriptionService } from './subscriptions/service.js';
-import { UpstreamClient } from './upstream/fhir-client.js';
+import { SERVICE, UpstreamClient } from './upstream/fhir-client.js';
 import { createUpstreamPool } from './upstream/pool.js';
 import { createProxy } from './upstream/proxy.js';
 import { UrlRewriter } from './upstream/rewrite.js';
@@ -59,7 +59,14 @@ export async function startGateway(config: Config & { fhirUpstreamUrl: string },
     await subscriptions.start();
     const service = subscriptions;
     const retention = { maxLen: config.eventLogMax, maxAgeMs: config.eventLogMaxAgeMs };
-    const eventLog = new EventLog({ engine, logger: logger.child({ component: 'eventlog' }), registry: service.registry, retention });
+    // Only a deployment whose upstream has never held a Subscription may number from 1 (epoch.ts).
+    const noSubscriptionsYet = async (): Promise<boolean> => {
+      const search = client.search('Subscription?_count=1', SERVICE, 1);
+      const first = await search.next();
+      await search.return(undefined);
+      return first.done === true;
+    };
+    const eventLog = new EventLog({ engine, logger: logger.child({ component: 'eventlog' }), registry: service.registry, retention, noSubscriptionsYet });
     await eventLog.start();
     pipeline = new EventPipeline({
       engine,

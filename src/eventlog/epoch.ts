@@ -16,9 +16,11 @@
 // 2^53 microseconds is the year 2255.
 //
 // The first epoch of a deployment starts at 0, so numbers read 1, 2, 3 — but only when nothing
-// could have been numbered before: no replica remembers an epoch and no subscription is active.
-// An engine found empty while subscriptions exist (all replicas restarted together with an
-// empty Redis, or a memory-engine gateway restarted) starts at the clock floor, as after a loss.
+// could have been numbered before: no replica remembers an epoch and the upstream holds no
+// Subscription at all (asked then, not the registry, which another replica may still be
+// rebuilding, and which lacks subscriptions that are off). An engine found empty while
+// subscriptions exist (all replicas restarted together with an empty Redis, or a memory-engine
+// gateway restarted) starts at the clock floor, as after a loss.
 import { randomUUID } from 'node:crypto';
 import type { Engine } from '../engine/engine.js';
 import type { Logger } from '../log.js';
@@ -39,8 +41,8 @@ export type EpochListener = (previous: Epoch, next: Epoch) => void;
 export interface EpochOptions {
   engine: Engine;
   logger: Logger;
-  /** True when nothing can have been numbered yet (no active subscription). */
-  pristine: () => boolean;
+  /** True when nothing can have been numbered yet (the upstream holds no Subscription at all). */
+  pristine: () => Promise<boolean>;
   /** The highest subscription number this replica has handed out or seen. */
   highestSeen: () => number;
   /** Runs before an epoch that follows a loss is published, so nothing is numbered in it yet. */
@@ -75,7 +77,7 @@ export class EpochKeeper {
       const raw = await engine.get(EPOCH_KEY);
       const stored = raw === null ? undefined : parseEpoch(raw);
       if (stored) return this.adopt(stored);
-      const next = this.fresh();
+      const next = await this.fresh();
       if (next.afterLoss) await this.opts.beforeLossEpoch(next);
       // Two replicas may find it gone at once: one creates, the other adopts the winner.
       if (await engine.setIf(EPOCH_KEY, raw, JSON.stringify(next))) return this.adopt(next);
@@ -83,9 +85,10 @@ export class EpochKeeper {
     throw new Error('could not agree on a numbering epoch with the engine');
   }
 
-  private fresh(): Epoch {
+  private async fresh(): Promise<Epoch> {
     const remembered = this.epoch !== undefined;
-    const first = !remembered && this.opts.pristine();
+    // Not knowing (the upstream did not answer) counts as not pristine: the clock floor is safe.
+    const first = !remembered && (await this.opts.pristine().catch(() => false));
     const floor = first ? 0 : Math.max(Date.now() * 1000, this.opts.highestSeen() + 1, (this.epoch?.floor ?? 0) + 1);
     return { id: randomUUID(), floor, startedAt: new Date().toISOString(), afterLoss: !first };
   }

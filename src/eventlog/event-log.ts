@@ -55,6 +55,8 @@ export interface EventLogOptions {
   logger: Logger;
   registry: SubscriptionRegistry;
   retention: Retention;
+  /** Whether the upstream holds no Subscription at all: only then may a first epoch start at 0. */
+  noSubscriptionsYet: () => Promise<boolean>;
   /** How often a replica checks the epoch while it numbers nothing (default 1 s). */
   epochCheckMs?: number;
 }
@@ -99,7 +101,7 @@ export class EventLog {
     this.epochs = new EpochKeeper({
       engine: opts.engine,
       logger: opts.logger,
-      pristine: () => opts.registry.size === 0,
+      pristine: opts.noSubscriptionsYet,
       highestSeen: () => this.highest,
       // Only what was active then lost events; a subscription created later did not.
       beforeLossEpoch: (next) => this.members.markLost([...opts.registry.all()].map((s) => s.id), next),
@@ -111,7 +113,7 @@ export class EventLog {
     });
   }
 
-  /** After the registry has loaded (a first epoch needs to know whether anything is active). */
+  /** After the registry has loaded (a loss marks the subscriptions it holds). */
   async start(): Promise<void> {
     await this.epochs.check();
     this.opts.registry.onChange((change) => {

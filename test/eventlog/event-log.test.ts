@@ -11,6 +11,8 @@ import { SubscriptionRegistry, type ActiveSubscription } from '../../src/subscri
 import { randomPrefix, startRedis, type TestRedis } from '../support/redis.js';
 
 const logger = pino({ level: 'silent' });
+/** These tests start with no subscription anywhere: a deployment's first epoch numbers from 1. */
+const noSubscriptionsYet = async () => true;
 const TOPIC = 'http://example.org/topic/record-change';
 
 function sub(id: string, filters: SubscriptionFilter[] = [{ parameter: 'patient', value: 'Patient/1' }]): ActiveSubscription {
@@ -51,7 +53,7 @@ for (const kind of ['memory', 'redis'] as const) {
       await engine.start();
       registry = new SubscriptionRegistry(engine, logger);
       await registry.start();
-      log = new EventLog({ engine, logger, registry, retention });
+      log = new EventLog({ engine, logger, registry, retention, noSubscriptionsYet });
       await log.start();
     });
     afterEach(async () => {
@@ -135,7 +137,7 @@ for (const kind of ['memory', 'redis'] as const) {
       const e1 = event('e1');
       const first = await log.number(e1, subs);
       await log.number(event('e2'), subs);
-      const replica = new EventLog({ engine, logger, registry, retention });
+      const replica = new EventLog({ engine, logger, registry, retention, noSubscriptionsYet });
       await replica.start();
       expect(await log.number(e1, subs)).to.deep.equal(first);
       expect(await replica.number(e1, subs)).to.deep.equal(first);
@@ -173,7 +175,7 @@ for (const kind of ['memory', 'redis'] as const) {
 
     it('numbers versions of one resource in timestamp order even when a newer one is ready first on another replica', async () => {
       const [a] = await active(sub('a'));
-      const replica = new EventLog({ engine, logger, registry, retention });
+      const replica = new EventLog({ engine, logger, registry, retention, noSubscriptionsYet });
       await replica.start();
       const v1 = event('v1', 'Observation/ordered');
       const v2 = event('v2', 'Observation/ordered');
