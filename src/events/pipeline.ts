@@ -164,8 +164,8 @@ export class EventPipeline {
     }
     const matched = await matcher.match(event);
     if (matched.length === 0) return 'unmatched';
-    await numberAndPublish(this.opts.engine, this.opts.eventLog, event, matched);
-    this.opts.metrics.notificationsNumbered.inc(matched.length);
+    const { matches } = await numberAndPublish(this.opts.engine, this.opts.eventLog, event, matched);
+    this.opts.metrics.notificationsNumbered.inc(matches.length);
     return 'matched';
   }
 
