@@ -38,11 +38,12 @@
 import type { Engine } from '../engine/engine.js';
 import type { Logger } from '../log.js';
 import type { ActiveSubscription, SubscriptionRegistry } from '../subscriptions/registry.js';
-import { decodeBody, decodeEntry, encodeEntry, type EventRecord, type LoggedEvent, type LoggedResource } from './entry.js';
+import { encodeEntry, type EventRecord, type LoggedEvent, type LoggedResource } from './entry.js';
 import { EpochKeeper, type Epoch, type EpochListener } from './epoch.js';
 import { appendIdKey, bodyKey, streamKeys } from './keys.js';
-import { Memberships, type MemberRecord } from './membership.js';
+import { Memberships } from './membership.js';
 import { VersionOrder } from './order.js';
+import { positionOf, readRange, type Position } from './reads.js';
 import { streamIdOf } from './stream-id.js';
 
 export interface Retention {
@@ -64,13 +65,6 @@ export interface EventLogOptions {
 /** An event to number: what the pipeline has once it matched. */
 export interface LogInput extends LoggedEvent {
   resource?: LoggedResource;
-}
-
-export interface Position {
-  /** The subscription's last number (events-since-subscription-start). */
-  count: number;
-  /** Numbers below this were handed out in a state the engine lost: those events may be gone. */
-  lostBefore?: number;
 }
 
 export interface LogPage extends Position {
@@ -228,8 +222,10 @@ export class EventLog {
   async position(subscriptionId: string): Promise<Position> {
     const epoch = this.epochs.current ?? (await this.epochs.check());
     const { record } = await this.members.read(subscriptionId, epoch);
-    if (!record) return this.unnumbered(epoch);
-    return this.positionOf(subscriptionId, record);
+    if (!record) return { count: epoch.floor };
+    const position = await positionOf(this.opts.engine, epoch, subscriptionId, record);
+    this.seen(position.count);
+    return position;
   }
 
   /**
@@ -238,58 +234,12 @@ export class EventLog {
    * per stream the range spans, and one for all the bodies.
    */
   async read(subscriptionId: string, from: number, to: number, limit: number): Promise<LogPage> {
-    const { engine } = this.opts;
     const epoch = this.epochs.current ?? (await this.epochs.check());
     const { record } = await this.members.read(subscriptionId, epoch);
-    if (!record) return { ...this.unnumbered(epoch), firstKept: null, events: [] };
-    const position = await this.positionOf(subscriptionId, record);
-    const last = Math.min(to, position.count);
-    const events: EventRecord[] = [];
-    let firstKept: number | null = null;
-    for (const segment of record.segments) {
-      const end = segment.until ?? position.count;
-      if (end < segment.from) continue;
-      const { log } = streamKeys(segment.stream);
-      const a = Math.max(from, segment.from);
-      const b = Math.min(last, end);
-      const want = a <= b && events.length < limit;
-      const [bounds, entries] = await Promise.all([
-        firstKept === null ? engine.logBounds(log) : Promise.resolve(null),
-        want ? engine.logRange(log, a + segment.base, b + segment.base, limit - events.length) : Promise.resolve([]),
-      ]);
-      if (bounds) {
-        const first = Math.max(segment.from, bounds.first - segment.base);
-        if (first <= end) firstKept = first;
-      }
-      for (const entry of entries) {
-        const logged = decodeEntry(entry.data);
-        if (logged) events.push({ ...logged, number: entry.seq - segment.base });
-      }
-    }
-    if (events.length > 0) {
-      const bodies = await engine.getMany(events.map((e) => bodyKey(e.eventId)));
-      events.forEach((e, i) => {
-        const resource = decodeBody(bodies[i] ?? null);
-        if (resource) e.resource = resource;
-      });
-    }
-    return { ...position, firstKept, events };
-  }
-
-  private unnumbered(epoch: Epoch): Position {
-    return { count: epoch.floor };
-  }
-
-  private async positionOf(subscriptionId: string, record: MemberRecord): Promise<Position> {
-    const current = record.segments.at(-1);
-    const lost = record.lostBefore === undefined ? {} : { lostBefore: record.lostBefore };
-    if (!current) return { count: 0, ...lost };
-    if (current.until !== undefined) return { count: current.until, ...lost };
-    const state = await this.opts.engine.streamState(streamKeys(current.stream).state, [subscriptionId]);
-    const m = state.members[0];
-    const count = m && 'base' in m ? state.seq - m.base : m ? m.left : current.from - 1;
-    this.seen(count);
-    return { count, ...lost };
+    if (!record) return { count: epoch.floor, firstKept: null, events: [] };
+    const position = await positionOf(this.opts.engine, epoch, subscriptionId, record);
+    this.seen(position.count);
+    return { ...position, ...(await readRange(this.opts.engine, record, position.count, from, to, limit)) };
   }
 
   /** Re-reads the memberships of a stream whose generation moved (someone joined or left). */

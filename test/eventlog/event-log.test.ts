@@ -208,8 +208,8 @@ for (const kind of ['memory', 'redis'] as const) {
 
     if (kind === 'redis') {
       it('when Redis loses everything: a new epoch above every number, listeners told, positions report the loss', async () => {
-        const [a, b] = await active(sub('a'), sub('b', [{ parameter: 'code', value: 'y' }]));
-        for (const n of [1, 2, 3]) await log.number(event(`e${n}`), [a!, b!]);
+        const [a, b, quiet] = await active(sub('a'), sub('b', [{ parameter: 'code', value: 'y' }]), sub('quiet', [{ parameter: 'code', value: 'q' }]));
+        for (const n of [1, 2, 3]) await log.number(event(`e${n}`), [a!, b!, quiet!]);
         const told: number[] = [];
         log.onEpochChange((_prev, next) => told.push(next.floor));
         await raw!.flushall();
@@ -226,6 +226,9 @@ for (const kind of ['memory', 'redis'] as const) {
         expect(numbersOf(await log.number(event('e5'), [a!, later!]))).to.deep.equal({ a: told[0]! + 2, later: told[0]! + 1 });
         expect((await log.position('later')).lostBefore).to.equal(undefined);
         expect((await log.position('b')).lostBefore).to.equal(told[0]! + 1);
+        // Active at the loss, nothing numbered since: it says so, and its count is the floor.
+        expect(await log.position('quiet')).to.deep.equal({ count: told[0], lostBefore: told[0]! + 1 });
+        expect(await log.read('quiet', 0, Infinity, 10)).to.deep.equal({ count: told[0], lostBefore: told[0]! + 1, firstKept: null, events: [] });
       });
     }
   });
