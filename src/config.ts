@@ -1,5 +1,6 @@
 import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { parseAllowList } from './fhir/endpoint-rule.js';
 
 export type FhirVersion = 'R4' | 'R4B' | 'R5';
 
@@ -49,7 +50,11 @@ export interface Config {
   fhirBasePath: string;
   fhirVersion?: FhirVersion;
   redis?: RedisConfig;
-  eventsChannel: string;
+  /**
+   * The exact pub/sub channel producers PUBLISH to. Unset: `fhir:resource-changes` under the
+   * Redis key prefix (`fsg:fhir:resource-changes`), so deployments sharing a Redis stay apart.
+   */
+  eventsChannel?: string;
   /** HS256 signs binding tokens with tokenSecret; RS256/ES256 with the key files. */
   tokenAlgorithm: TokenAlgorithm;
   tokenSecret?: string;
@@ -65,6 +70,8 @@ export interface Config {
   upstreamConnections: number;
   maxBodyBytes: number;
   shutdownTimeoutMs: number;
+  /** Rest-hook endpoints allowed beyond public https hosts: host names, `*.suffix`, addresses, CIDRs. */
+  resthookAllow: string[];
 }
 
 /** A bad configuration value: the message is one line naming the key and what is wrong. */
@@ -112,6 +119,17 @@ const basePath: Parse<string> = (raw, key) => {
 const urlList: Parse<string[]> = (raw, key) => {
   const items = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(',').map((s) => s.trim()).filter(Boolean) : fail(key, 'must be a list of URLs', raw);
   return items.map((item, i) => url('http:', 'https:')(item, `${key}[${i}]`));
+};
+
+const allowList: Parse<string[]> = (raw, key) => {
+  const items = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(',') : fail(key, 'must be a comma-separated list (or, in the file, an array) of host names or CIDR ranges', raw);
+  const entries = items.map((item, i) => (typeof item === 'string' ? item.trim() : fail(`${key}[${i}]`, 'must be a string', item))).filter(Boolean);
+  try {
+    parseAllowList(entries);
+  } catch (err) {
+    fail(key, (err as Error).message, raw);
+  }
+  return entries;
 };
 
 const nodes: Parse<RedisNode[]> = (raw, key) => {
@@ -195,6 +213,7 @@ const KEYS = {
   upstreamConnections: { env: 'UPSTREAM_CONNECTIONS', parse: int(1, 10_000) },
   maxBodyBytes: { env: 'MAX_BODY_BYTES', parse: int(1024, 2 ** 31 - 1) },
   shutdownTimeoutMs: { env: 'SHUTDOWN_TIMEOUT_MS', parse: int(0, 600_000) },
+  resthookAllow: { env: 'RESTHOOK_ALLOW', parse: allowList },
 } satisfies Record<string, Key<unknown>>;
 
 type ScalarKey = keyof typeof KEYS;
@@ -216,7 +235,6 @@ const DEFAULTS = {
   wsMaxBadFrames: 5,
   abandonedSubscriptionMs: 24 * 3_600_000,
   eventLogMaxAgeMs: 24 * 3_600_000,
-  eventsChannel: 'fhir:resource-changes',
   tokenAlgorithm: 'HS256',
   tokenLifetimeSeconds: 3600,
   logLevel: 'info',
@@ -224,6 +242,7 @@ const DEFAULTS = {
   upstreamConnections: 64,
   maxBodyBytes: 32 * 1024 * 1024,
   shutdownTimeoutMs: 10_000,
+  resthookAllow: [] as string[],
 };
 
 function readFile(path: string, explicit: boolean): Source {

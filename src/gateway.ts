@@ -1,4 +1,5 @@
-import { BindingTokens, bindingTokenKeys } from './channels/tokens.js';
+import { EndpointChecker } from './channels/resthook-endpoint.js';
+import { BindingTokens, bindingTokenKeys, deploymentIssuer } from './channels/tokens.js';
 import { WebSocketChannel } from './channels/websocket.js';
 import { AbandonedSubscriptionReaper } from './subscriptions/reaper.js';
 import type { Config, FhirVersion, RedisConfig } from './config.js';
@@ -6,6 +7,7 @@ import { createEngine, type EngineOptions } from './engine/index.js';
 import type { Engine } from './engine/engine.js';
 import { EventLog } from './eventlog/index.js';
 import { EventPipeline } from './events/pipeline.js';
+import { parseAllowList } from './fhir/endpoint-rule.js';
 import { resourceTypes } from './fhir/search-parameters.js';
 import type { OwnedContext } from './http/context.js';
 import { fhirRoutes } from './http/fhir-routes.js';
@@ -16,7 +18,7 @@ import { Metrics } from './metrics.js';
 import { SubscriptionService } from './subscriptions/service.js';
 import { SERVICE, UpstreamClient } from './upstream/fhir-client.js';
 import { createUpstreamPool } from './upstream/pool.js';
-import { createProxy } from './upstream/proxy.js';
+import { createProxy, type SeenWrite } from './upstream/proxy.js';
 import { UrlRewriter } from './upstream/rewrite.js';
 import { detectFhirVersion } from './upstream/version.js';
 
@@ -50,7 +52,7 @@ export async function startGateway(config: Config & { fhirUpstreamUrl: string },
     const fhirVersion = config.fhirVersion ?? (await detectFhirVersion(client, config.upstreamWaitMs, logger));
     const knownResourceTypes = resourceTypes(fhirVersion);
     subscriptions = new SubscriptionService({ engine, client, logger, fhirVersion, topicsDir: config.topicsDir, resyncIntervalMs: config.resyncIntervalMs, knownResourceTypes });
-    const tokens = new BindingTokens({ engine, keys: bindingTokenKeys(config, logger), lifetimeSeconds: config.tokenLifetimeSeconds, issuer: config.publicBaseUrl ?? 'fhir-subscription-gateway', logger });
+    const tokens = new BindingTokens({ engine, keys: bindingTokenKeys(config, logger), lifetimeSeconds: config.tokenLifetimeSeconds, issuer: deploymentIssuer(config.redis), logger });
     // Before start, so removals found by the first rebuild revoke too. Every replica hears each
     // removal and revokes; revoking is idempotent.
     subscriptions.registry.onChange((change) => {
@@ -123,7 +125,8 @@ export async function startGateway(config: Config & { fhirUpstreamUrl: string },
     const baseUrl = config.publicBaseUrl ?? `http://localhost:${port}${base}`;
     const rewriter = new UrlRewriter([config.fhirUpstreamUrl, ...config.upstreamAliases], baseUrl);
     channel.ready(baseUrl, rewriter);
-    const proxy = createProxy({ pool, upstreamBase: config.fhirUpstreamUrl, basePath: base, rewriter, maxBodyBytes: config.maxBodyBytes, metrics, logger, onWrite: (write) => events.fromProxy(write) });
+    const onWrite = (write: SeenWrite) => events.fromProxy(write);
+    const proxy = createProxy({ pool, upstreamBase: config.fhirUpstreamUrl, basePath: base, rewriter, maxBodyBytes: config.maxBodyBytes, metrics, logger, onWrite });
     const ctx: OwnedContext = {
       pool,
       client,
@@ -139,9 +142,10 @@ export async function startGateway(config: Config & { fhirUpstreamUrl: string },
       wsUrl: config.publicWsUrl ?? defaultWsUrl(baseUrl),
       knownResourceTypes,
       logger,
+      endpoints: new EndpointChecker({ allow: parseAllowList(config.resthookAllow) }),
       maxOwnedBodyBytes: Math.min(config.maxBodyBytes, 1024 * 1024),
     };
-    route = fhirRoutes(ctx, { basePath: base, proxy, onTopicsWritten: () => service.topicsWritten() });
+    route = fhirRoutes(ctx, { basePath: base, proxy, onTopicsWritten: () => service.topicsWritten(), maxBodyBytes: config.maxBodyBytes, onWrite });
     logger.info({ port, baseUrl, upstream: config.fhirUpstreamUrl, fhirVersion, engine: engine.kind }, 'gateway listening');
 
     let closing: Promise<void> | undefined;

@@ -22,7 +22,8 @@ export interface PipelineOptions {
   version: FhirVersion;
   logger: Logger;
   metrics: Metrics;
-  eventsChannel: string;
+  /** Exact (raw) channel name producers publish to; unset: DEFAULT_EVENTS_CHANNEL under the key prefix. */
+  eventsChannel?: string | undefined;
   retention: Retention;
   /** Numbering, the log and version order across replicas. */
   eventLog: EventLog;
@@ -31,6 +32,15 @@ export interface PipelineOptions {
   /** Events handled at once per replica; more wait in line. */
   concurrency?: number;
 }
+
+/**
+ * The producers' channel when EVENTS_CHANNEL is unset, under the engine's key prefix
+ * (`fsg:fhir:resource-changes` by default): two deployments with different REDIS_KEY_PREFIX on one
+ * Redis never hear each other's producers.
+ */
+export const DEFAULT_EVENTS_CHANNEL = 'fhir:resource-changes';
+/** The proxy's own writes: always under the key prefix, so they reach this deployment only. */
+const PROXIED_CHANNEL = 'events:proxied';
 
 const RETRY_DELAYS_MS = [250, 1000, 4000, 15000, 60000];
 
@@ -42,7 +52,7 @@ const RETRY_DELAYS_MS = [250, 1000, 4000, 15000, 60000];
 export class EventPipeline {
   readonly matcher: Matcher;
   private readonly fetcher: VersionFetcher;
-  private unsubscribe: Unsubscribe | undefined;
+  private readonly unsubscribes: Unsubscribe[] = [];
   private readonly perResource = new Map<string, Promise<void>>();
   private readonly waiting: Array<() => void> = [];
   private running = 0;
@@ -55,18 +65,21 @@ export class EventPipeline {
   }
 
   async start(): Promise<void> {
-    this.unsubscribe = await this.opts.engine.subscribe(this.opts.eventsChannel, (message) => this.receive(message), { raw: true });
+    const { engine, eventsChannel } = this.opts;
+    const receive = (message: string) => this.receive(message);
+    this.unsubscribes.push(await engine.subscribe(eventsChannel ?? DEFAULT_EVENTS_CHANNEL, receive, { raw: eventsChannel !== undefined }));
+    this.unsubscribes.push(await engine.subscribe(PROXIED_CHANNEL, receive));
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    if (this.opts.engine.isReady()) await this.unsubscribe?.().catch(() => undefined);
+    if (this.opts.engine.isReady()) await Promise.all(this.unsubscribes.map((u) => u().catch(() => undefined)));
     await Promise.allSettled([...this.perResource.values()]);
   }
 
-  /** For producers inside the process (the proxy): the same path as a PUBLISH. */
+  /** For producers inside the process (the proxy): the same path as a PUBLISH, on this deployment's own channel. */
   publish(wireEvent: object): Promise<void> {
-    return this.opts.engine.publish(this.opts.eventsChannel, JSON.stringify(wireEvent), { raw: true });
+    return this.opts.engine.publish(PROXIED_CHANNEL, JSON.stringify(wireEvent));
   }
 
   /** A write the proxy forwarded: its events go out on the channel like any producer's. */
