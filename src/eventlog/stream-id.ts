@@ -3,7 +3,18 @@
 import { createHash } from 'node:crypto';
 import type { SubscriptionModel } from '../fhir/subscription.js';
 
-export function streamIdOf(sub: Pick<SubscriptionModel, 'topic' | 'criteria' | 'filters'>): string {
-  const filters = sub.filters.map((f) => JSON.stringify([f.resourceType ?? null, f.parameter, f.comparator ?? null, f.modifier ?? null, f.value])).sort();
-  return createHash('sha256').update(JSON.stringify([sub.topic, sub.criteria ?? null, filters])).digest('base64url').slice(0, 22);
+type Identity = Pick<SubscriptionModel, 'topic' | 'criteria' | 'filters'>;
+
+// Models are replaced, never changed in place, when a subscription changes: one hash per model
+// object, not one per event it matches.
+const known = new WeakMap<Identity, string>();
+
+export function streamIdOf(sub: Identity): string {
+  let id = known.get(sub);
+  if (id === undefined) {
+    const filters = sub.filters.map((f) => JSON.stringify([f.resourceType ?? null, f.parameter, f.comparator ?? null, f.modifier ?? null, f.value])).sort();
+    id = createHash('sha256').update(JSON.stringify([sub.topic, sub.criteria ?? null, filters])).digest('base64url').slice(0, 22);
+    known.set(sub, id);
+  }
+  return id;
 }
