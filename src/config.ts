@@ -51,8 +51,8 @@ export interface Config {
   fhirVersion?: FhirVersion;
   redis?: RedisConfig;
   /**
-   * The exact pub/sub channel producers PUBLISH to. Unset: `fhir:resource-changes` under the
-   * Redis key prefix (`fsg:fhir:resource-changes`), so deployments sharing a Redis stay apart.
+   * The exact pub/sub channel producers PUBLISH to. Unset: `fhir:resource-changes` with the default
+   * key prefix, `<prefix>fhir:resource-changes` with another, so deployments sharing a Redis stay apart.
    */
   eventsChannel?: string;
   /** HS256 signs binding tokens with tokenSecret; RS256/ES256 with the key files. */
@@ -151,9 +151,12 @@ function objectOf(raw: unknown, key: string, allowed: string[]): Source {
   return raw as Source;
 }
 
+/** Every key and internal channel lives under it; deployments sharing one Redis set their own. */
+export const DEFAULT_KEY_PREFIX = 'fsg:';
+
 function redisFromFile(raw: unknown): RedisConfig {
   const o = objectOf(raw, 'redis', ['url', 'sentinel', 'cluster', 'keyPrefix']);
-  const out: RedisConfig = { keyPrefix: o.keyPrefix === undefined ? 'fsg:' : str(o.keyPrefix, 'redis.keyPrefix') };
+  const out: RedisConfig = { keyPrefix: o.keyPrefix === undefined ? DEFAULT_KEY_PREFIX : str(o.keyPrefix, 'redis.keyPrefix') };
   if (o.url !== undefined) out.url = url('redis:', 'rediss:')(o.url, 'redis.url');
   if (o.sentinel !== undefined) {
     const s = objectOf(o.sentinel, 'redis.sentinel', ['sentinels', 'name', 'password', 'sentinelPassword', 'tls']);
@@ -284,7 +287,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
 
   let redis = file.redis === undefined || file.redis === null ? undefined : redisFromFile(file.redis);
-  if (env.REDIS_URL) redis = { keyPrefix: redis?.keyPrefix ?? 'fsg:', url: url('redis:', 'rediss:')(env.REDIS_URL, 'REDIS_URL') };
+  if (env.REDIS_URL) redis = { keyPrefix: redis?.keyPrefix ?? DEFAULT_KEY_PREFIX, url: url('redis:', 'rediss:')(env.REDIS_URL, 'REDIS_URL') };
   if (redis && env.REDIS_KEY_PREFIX) redis.keyPrefix = str(env.REDIS_KEY_PREFIX, 'REDIS_KEY_PREFIX');
   redisPasswords(redis, env);
   if (redis && !redis.url && !redis.sentinel && !redis.cluster) redis = undefined;

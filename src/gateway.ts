@@ -2,11 +2,11 @@ import { EndpointChecker } from './channels/resthook-endpoint.js';
 import { BindingTokens, bindingTokenKeys, deploymentIssuer } from './channels/tokens.js';
 import { WebSocketChannel } from './channels/websocket.js';
 import { AbandonedSubscriptionReaper } from './subscriptions/reaper.js';
-import type { Config, FhirVersion, RedisConfig } from './config.js';
+import { DEFAULT_KEY_PREFIX, type Config, type FhirVersion, type RedisConfig } from './config.js';
 import { createEngine, type EngineOptions } from './engine/index.js';
 import type { Engine } from './engine/engine.js';
 import { EventLog } from './eventlog/index.js';
-import { EventPipeline } from './events/pipeline.js';
+import { DEFAULT_EVENTS_CHANNEL, EventPipeline } from './events/pipeline.js';
 import { parseAllowList } from './fhir/endpoint-rule.js';
 import { resourceTypes } from './fhir/search-parameters.js';
 import type { OwnedContext } from './http/context.js';
@@ -78,7 +78,7 @@ export async function startGateway(config: Config & { fhirUpstreamUrl: string },
       version: fhirVersion,
       logger,
       metrics,
-      eventsChannel: config.eventsChannel,
+      eventsChannel: producerChannel(config),
       retention,
       eventLog,
       upstreamBase: config.fhirUpstreamUrl,
@@ -198,6 +198,18 @@ async function bestEffort(logger: Logger, what: string, step: () => Promise<unkn
 function defaultWsUrl(publicBaseUrl: string): string {
   const u = new URL(publicBaseUrl);
   return `${u.protocol === 'https:' ? 'wss:' : 'ws:'}//${u.host}/ws`;
+}
+
+/**
+ * The producers' channel. design.md's contract names `fhir:resource-changes`, and that is what a
+ * deployment with the default key prefix listens on; a deployment that sets its own
+ * REDIS_KEY_PREFIX (to share a Redis with others) gets the name under that prefix, so producers of
+ * one deployment never reach another. An explicit EVENTS_CHANNEL is used exactly as given.
+ */
+function producerChannel(config: Config): string | undefined {
+  if (config.eventsChannel !== undefined) return config.eventsChannel;
+  const prefix = config.redis?.keyPrefix ?? DEFAULT_KEY_PREFIX;
+  return prefix === DEFAULT_KEY_PREFIX ? DEFAULT_EVENTS_CHANNEL : undefined;
 }
 
 function engineOptions(redis: RedisConfig | undefined): EngineOptions {

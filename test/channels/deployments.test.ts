@@ -151,3 +151,40 @@ describe('Two deployments on one Redis stay apart (different REDIS_KEY_PREFIX)',
     }
   });
 });
+
+describe('The default deployment listens on the documented channel (memory engine)', function () {
+  this.timeout(30_000);
+  let upstream: DemoUpstream;
+  let g: Gateway;
+  before(async () => {
+    upstream = await startUpstream();
+    g = await startTestGateway({ FHIR_UPSTREAM_URL: upstream.url, TOPICS_DIR });
+  });
+  after(async () => {
+    await g?.close();
+    await upstream?.close();
+  });
+
+  it('an event PUBLISHed on fhir:resource-changes, as design.md names it, notifies', async () => {
+    const id = await subscribe(g, 'default-channel');
+    const client = await bind(g, await token(g, id));
+    try {
+      // With the default key prefix the channel is the contract's name, not a prefixed one.
+      await g.engine.publish('fhir:resource-changes', event('default-channel'), { raw: true });
+      const n = await client.next((f) => notificationType(f) === 'event-notification', 'the notification');
+      expect(JSON.stringify(n)).to.contain('Observation/default-channel');
+    } finally {
+      client.close();
+    }
+  });
+});
+
+function event(id: string): string {
+  return JSON.stringify({
+    interaction: 'create',
+    reference: `Observation/${id}`,
+    versionId: '1',
+    timestamp: new Date().toISOString(),
+    resource: { resourceType: 'Observation', id, meta: { versionId: '1' }, status: 'final', code: { text: 'x' }, subject: { reference: `Patient/${id}` } },
+  });
+}

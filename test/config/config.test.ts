@@ -31,7 +31,7 @@ describe('config', () => {
     const c = loadConfig({ CONFIG_FILE: file({}) });
     expect(c.port).to.equal(8080);
     expect(c.fhirBasePath).to.equal('/fhir');
-    // Unset: the pipeline uses fhir:resource-changes under the Redis key prefix.
+    // Unset: fhir:resource-changes with the default key prefix, under the prefix otherwise (gateway.ts).
     expect(c.eventsChannel).to.equal(undefined);
     expect(c.fhirUpstreamUrl).to.equal(undefined);
     expect(c.publicBaseUrl).to.equal(undefined);
