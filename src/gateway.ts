@@ -69,6 +69,7 @@ export async function startGateway(config: Config & { fhirUpstreamUrl: string },
       return first.done === true;
     };
     const eventLog = new EventLog({ engine, logger: logger.child({ component: 'eventlog' }), registry: service.registry, retention, noSubscriptionsYet });
+    eventLog.onEpochChange(() => metrics.eventLogStateLost.inc());
     await eventLog.start();
     pipeline = new EventPipeline({
       engine,

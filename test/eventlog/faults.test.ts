@@ -158,6 +158,7 @@ describe('event log faults (real redis-server restarts, Redis engine)', function
     expect(numbers[3]).to.be.greaterThan(3);
     expect(numbers[4]).to.equal(numbers[3]! + 1);
     expect(await statusError(g, id)).to.deep.equal(['events-lost']);
+    expect((await g.metrics.eventLogStateLost.get()).values[0]?.value).to.equal(1);
   });
 
   it('Redis restarted with AOF during a burst: nothing already numbered is renumbered or repeated, and no loss is reported', async () => {
@@ -200,6 +201,7 @@ describe('event log faults (real redis-server restarts, Redis engine)', function
     expect(new Set(page.events.map((e) => e.eventId)).size).to.equal(page.events.length);
     expect(events.length).to.be.greaterThan(50);
     expect(await statusError(g, id)).to.deep.equal([]);
+    expect((await g.metrics.eventLogStateLost.get()).values[0]?.value ?? 0).to.equal(0);
   });
 
   it('two gateway replicas receiving consecutive versions of resources at once number them in version order', async () => {
