@@ -72,6 +72,12 @@ export interface Config {
   shutdownTimeoutMs: number;
   /** Rest-hook endpoints allowed beyond public https hosts: host names, `*.suffix`, addresses, CIDRs. */
   resthookAllow: string[];
+  /** `auto`: pretty lines on a terminal (when pino-pretty is installed), JSON otherwise. */
+  logFormat: 'auto' | 'json' | 'pretty';
+  /** How often an info line sums up the last interval's activity. */
+  logSummaryIntervalMs: number;
+  /** Serve the browser console at /console; default on only with the embedded demo upstream. */
+  consoleEnabled: boolean;
 }
 
 /** A bad configuration value: the message is one line naming the key and what is wrong. */
@@ -108,6 +114,9 @@ const url = (...protocols: string[]): Parse<string> => (raw, key) => {
   if (u.search || u.hash) fail(key, 'must not have a query or fragment', raw);
   return s.replace(/\/+$/, '');
 };
+
+const bool: Parse<boolean> = (raw, key) =>
+  typeof raw === 'boolean' ? raw : raw === 'true' || raw === '1' ? true : raw === 'false' || raw === '0' ? false : fail(key, 'must be true or false', raw);
 
 const basePath: Parse<string> = (raw, key) => {
   const s = str(raw, key);
@@ -217,6 +226,9 @@ const KEYS = {
   maxBodyBytes: { env: 'MAX_BODY_BYTES', parse: int(1024, 2 ** 31 - 1) },
   shutdownTimeoutMs: { env: 'SHUTDOWN_TIMEOUT_MS', parse: int(0, 600_000) },
   resthookAllow: { env: 'RESTHOOK_ALLOW', parse: allowList },
+  consoleEnabled: { env: 'CONSOLE_ENABLED', parse: bool },
+  logFormat: { env: 'LOG_FORMAT', parse: oneOf('auto', 'json', 'pretty') },
+  logSummaryIntervalMs: { env: 'LOG_SUMMARY_INTERVAL_MS', parse: int(1000, 86_400_000) },
 } satisfies Record<string, Key<unknown>>;
 
 type ScalarKey = keyof typeof KEYS;
@@ -246,6 +258,8 @@ const DEFAULTS = {
   maxBodyBytes: 32 * 1024 * 1024,
   shutdownTimeoutMs: 10_000,
   resthookAllow: [] as string[],
+  logFormat: 'auto',
+  logSummaryIntervalMs: 60_000,
 };
 
 function readFile(path: string, explicit: boolean): Source {
@@ -294,6 +308,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
   const config = values as unknown as Config;
   config.redis = redis;
+  config.consoleEnabled ??= config.fhirUpstreamUrl === undefined;
   tokenKeys(config, label);
   return config;
 }

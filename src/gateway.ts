@@ -1,3 +1,4 @@
+import { ActivityLog } from './activity-log.js';
 import { EndpointChecker } from './channels/resthook-endpoint.js';
 import { BindingTokens, bindingTokenKeys, deploymentIssuer } from './channels/tokens.js';
 import { WebSocketChannel } from './channels/websocket.js';
@@ -10,6 +11,7 @@ import { DEFAULT_EVENTS_CHANNEL, EventPipeline } from './events/pipeline.js';
 import { parseAllowList } from './fhir/endpoint-rule.js';
 import { resourceTypes } from './fhir/search-parameters.js';
 import type { OwnedContext } from './http/context.js';
+import { CONSOLE_PATH, consoleHandler, loadConsoleAssets } from './http/console.js';
 import { fhirRoutes } from './http/fhir-routes.js';
 import { healthz, metricsHandler, readyz } from './http/ops.js';
 import { HttpServer } from './http/server.js';
@@ -38,7 +40,8 @@ export interface Gateway {
 }
 
 /** Composition root: builds the parts and wires them; owns their order of start and stop. */
-export async function startGateway(config: Config & { fhirUpstreamUrl: string }, logger: Logger): Promise<Gateway> {
+/** `demo`: the upstream is the embedded demo server (main.ts started it). */
+export async function startGateway(config: Config & { fhirUpstreamUrl: string; demo?: boolean }, logger: Logger): Promise<Gateway> {
   const metrics = new Metrics();
   const engine = createEngine(engineOptions(config.redis), logger);
   await engine.start();
@@ -88,18 +91,24 @@ export async function startGateway(config: Config & { fhirUpstreamUrl: string },
     const events = pipeline;
     metrics.track('fsg_subscriptions_active', 'Active subscriptions in the registry', () => service.registry.size);
     metrics.track('fsg_topics', 'Subscription topics the gateway can evaluate', () => service.topics.all().length);
+    metrics.track('fsg_engine_ready', 'Whether the engine is ready (1) or not (0): the Redis connections, or always 1 for the memory engine', () => (engine.isReady() ? 1 : 0));
 
     const base = config.fhirBasePath;
     // The public URL may depend on the port we are given, so the FHIR routes are built after
     // listening; uWS handles no request before the listen callback has returned.
     let route: ((ex: Parameters<ReturnType<typeof fhirRoutes>>[0]) => void | Promise<void>) | undefined;
     const fhir = (ex: Parameters<NonNullable<typeof route>>[0]) => route!(ex);
+    let ctx!: OwnedContext;
     server
       .route('get', '/healthz', 'health', healthz)
       .route('get', '/readyz', 'health', readyz({ pool, upstreamBase: config.fhirUpstreamUrl, engine }))
       .route('get', '/metrics', 'metrics', metricsHandler(metrics))
       .route('any', base, 'fhir', fhir)
       .route('any', `${base}/*`, 'fhir', fhir);
+    if (config.consoleEnabled) {
+      const page = consoleHandler(loadConsoleAssets(), () => ({ fhirBasePath: base, fhirVersion, demo: config.demo === true, wsUrl: ctx.wsUrl }));
+      server.route('get', CONSOLE_PATH, 'console', page).route('get', `${CONSOLE_PATH}/*`, 'console', page);
+    }
     const reaper = new AbandonedSubscriptionReaper({ engine, registry: service.registry, client, logger, abandonedAfterMs: config.abandonedSubscriptionMs });
     const channel = new WebSocketChannel({
       engine,
@@ -122,13 +131,15 @@ export async function startGateway(config: Config & { fhirUpstreamUrl: string },
     await channel.start();
     reaper.start();
     const port = await server.listen(config.host, config.port);
+    const activity = new ActivityLog(metrics, logger, config.logSummaryIntervalMs);
+    activity.start();
 
     const baseUrl = config.publicBaseUrl ?? `http://localhost:${port}${base}`;
     const rewriter = new UrlRewriter([config.fhirUpstreamUrl, ...config.upstreamAliases], baseUrl);
     channel.ready(baseUrl, rewriter);
     const onWrite = (write: SeenWrite) => events.fromProxy(write);
     const proxy = createProxy({ pool, upstreamBase: config.fhirUpstreamUrl, basePath: base, rewriter, maxBodyBytes: config.maxBodyBytes, metrics, logger, onWrite });
-    const ctx: OwnedContext = {
+    ctx = {
       pool,
       client,
       upstreamPath: new URL(config.fhirUpstreamUrl).pathname.replace(/\/+$/, ''),
@@ -164,6 +175,7 @@ export async function startGateway(config: Config & { fhirUpstreamUrl: string },
         (closing ??= (async () => {
           server.stopAccepting();
           reaper.stop();
+          activity.stop();
           await bestEffort(logger, 'websocket channel', () => channel.close());
           const cut = await server.drain(config.shutdownTimeoutMs);
           if (cut > 0) logger.warn({ requests: cut }, 'shutdown timeout reached; closing requests still in flight');

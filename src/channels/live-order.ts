@@ -21,19 +21,22 @@ export class LiveOrder {
   /** `send` functions must raise cursor.lastSent to their number (never lower it). */
   constructor(private readonly cursor: Cursor) {}
 
-  offer(number: number, send: () => void): void {
+  /** False when the number was sent already (and is dropped); true when sent now or held. */
+  offer(number: number, send: () => void): boolean {
     const c = this.cursor;
     if (number <= c.lastSent) {
-      if (this.gaps.delete(number)) send();
-      return;
+      if (!this.gaps.delete(number)) return false;
+      send();
+      return true;
     }
     if (number !== c.lastSent + 1) {
       this.held.set(number, send);
       this.timer ??= setTimeout(() => this.flush(), HOLD_MS).unref();
-      return;
+      return true;
     }
     send();
     this.drain();
+    return true;
   }
 
   /** Forgets what is held (the binding ended). */

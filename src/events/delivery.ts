@@ -19,4 +19,6 @@ export interface DeliveryMessage {
   event: DeliveredEvent;
   /** [subscription id, event number] pairs. */
   matches: Array<[string, number]>;
+  /** Epoch ms at which the numbering replica received the event (for fsg_event_to_frame_seconds). */
+  receivedAt?: number;
 }

@@ -13,6 +13,7 @@ import { numberAndPublish } from './number.js';
 import { eventsFromWrite } from './from-write.js';
 import { validateEvent } from './validate.js';
 import type { SeenWrite } from '../upstream/proxy.js';
+import { receivedAt } from './received-at.js';
 
 export interface PipelineOptions {
   engine: Engine;
@@ -176,9 +177,16 @@ export class EventPipeline {
       event.previous = await this.fetcher.previous(event);
     }
     const matched = await matcher.match(event);
-    if (matched.length === 0) return 'unmatched';
-    const { matches } = await numberAndPublish(this.opts.engine, this.opts.eventLog, event, matched);
-    this.opts.metrics.notificationsNumbered.inc(matches.length);
+    // How long since this replica received the event: fetching, matching and (below) numbering.
+    const since = receivedAt(event);
+    const tookMs = () => (since === undefined ? undefined : Date.now() - since);
+    if (matched.length === 0) {
+      this.opts.logger.debug({ event: event.eventId, reference: event.reference, interaction: event.interaction, tookMs: tookMs() }, 'event matched no subscription');
+      return 'unmatched';
+    }
+    const published = await numberAndPublish(this.opts.engine, this.opts.eventLog, event, matched);
+    this.opts.logger.debug({ event: event.eventId, reference: event.reference, interaction: event.interaction, subscriptions: matched.length, numbers: published.matches.slice(0, 10).map(([id, n]) => `${id}#${n}`), tookMs: tookMs() }, 'event matched');
+    this.opts.metrics.notificationsNumbered.inc(published.matches.length);
     return 'matched';
   }
 

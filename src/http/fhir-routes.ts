@@ -1,3 +1,4 @@
+import { classifyBasicSearch } from '../topics/basic-search.js';
 import type { Proxy, SeenWrite } from '../upstream/proxy.js';
 import { bundleWrites } from './bundle-writes.js';
 import type { OwnedContext } from './context.js';
@@ -5,7 +6,7 @@ import { bindingTokenOperation } from './binding-token-operation.js';
 import type { Exchange } from './exchange.js';
 import { eventsOperation } from './events-operation.js';
 import { metadata } from './metadata.js';
-import { sendOutcome } from './respond.js';
+import { sendJson, sendOutcome } from './respond.js';
 import { statusOperation } from './status-operation.js';
 import { subscriptionWrites } from './subscription-writes.js';
 import { topicRoutes } from './topic-routes.js';
@@ -99,8 +100,26 @@ export function fhirRoutes(ctx: OwnedContext, opts: FhirRoutesOptions): (ex: Exc
       if (m === 'GET' && s.length === 2) return topics.read(ex, s[1]!);
       if (m !== 'GET') afterSuccess(ex, opts.onTopicsWritten);
     }
-    // R4 keeps topics in Basic resources: any Basic write may add or change one.
-    if (s[0] === 'Basic' && !topicsAreResources && m !== 'GET' && m !== 'HEAD') afterSuccess(ex, opts.onTopicsWritten);
+    // R4 keeps topics in Basic resources (backport IG 1.2.0): discovery searches are answered from
+    // the gateway's topics, and any Basic write may add or change one.
+    if (s[0] === 'Basic' && !topicsAreResources) {
+      const searching = (m === 'GET' && s.length === 1) || (m === 'POST' && s.length === 2 && s[1] === '_search');
+      const found = searching ? classifyBasicSearch(ex.query) : undefined;
+      if (found?.kind === 'topics') {
+        ex.route = 'topic';
+        return topics.basicSearch(ex);
+      }
+      if (found?.kind === 'mixed') {
+        ex.route = 'topic';
+        return sendOutcome(ex, 400, 'not-supported', found.message, { closeConnection: m === 'POST' });
+      }
+      const configured = m === 'GET' && s.length === 2 ? topics.configuredBasic(s[1]!) : undefined;
+      if (configured) {
+        ex.route = 'topic';
+        return sendJson(ex, 200, configured);
+      }
+      if (m !== 'GET' && m !== 'HEAD') afterSuccess(ex, opts.onTopicsWritten);
+    }
 
     ex.route = 'proxy';
     return opts.proxy(ex);
