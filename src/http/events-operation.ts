@@ -1,6 +1,8 @@
+import { lowerContent, withholdUnreadable } from '../access/delivery-access.js';
 import type { EventRecord } from '../eventlog/index.js';
 import { renderNotification, type NotificationEventInput } from '../fhir/notification.js';
 import type { ContentLevel, SubscriptionStatusCode } from '../fhir/subscription.js';
+import { parseSubscription } from '../fhir/subscription-parse.js';
 import { relay } from '../upstream/forward.js';
 import type { OwnedContext } from './context.js';
 import type { Exchange } from './exchange.js';
@@ -20,7 +22,10 @@ const MAX_EVENTS = 1000;
 
 /**
  * $events on one subscription: its event log in the version's notification shape. The caller must
- * be able to read the subscription at the upstream, with its own credentials.
+ * be able to read the subscription at the upstream, with its own credentials. `content` may lower
+ * the subscription's level, never raise it (a higher one is capped); with
+ * DELIVERY_AUTHORIZATION=upstream an event whose focus the caller may not read is shown as in an
+ * `empty` notification.
  */
 export function eventsOperation(ctx: OwnedContext) {
   return (ex: Exchange, id: string): Promise<void> => {
@@ -65,6 +70,11 @@ export function eventsOperation(ctx: OwnedContext) {
         return sendOutcome(ex, 410, 'not-found', `Events from ${from} are no longer in the event log of Subscription/${id}: ${kept} (retention is limited by count and age)${lost}`);
       }
       const events: NotificationEventInput[] = page.events.map(toNotificationEvent);
+      const level = lowerContent(active?.content ?? storedContent(stored, ctx), content);
+      if (ctx.access) {
+        // The caller's own credential; a 401 here only withholds (this request is answered, nothing more).
+        await withholdUnreadable(ctx.access, ctx.access.credentials.fromHeaders(ex.headers), level, events, 'events');
+      }
       const text = renderNotification({
         version: active?.notificationVersion ?? ctx.fhirVersion,
         dialect: 'spec',
@@ -73,7 +83,7 @@ export function eventsOperation(ctx: OwnedContext) {
         publicBaseUrl: ctx.publicBaseUrl,
         topic: active && !active.criteria ? active.topic : undefined,
         status: active ? active.status : (stored.status ?? 'off'),
-        content: content ?? active?.content ?? 'id-only',
+        content: level,
         eventsSinceSubscriptionStart: total,
         events,
       });
@@ -91,6 +101,15 @@ function toNotificationEvent(e: EventRecord): NotificationEventInput {
     versionId: e.versionId,
     resourceJson: e.resource ? JSON.stringify(e.resource) : undefined,
   };
+}
+
+/** The content level of a subscription that is not active here; what cannot be read shows nothing. */
+function storedContent(stored: unknown, ctx: OwnedContext): ContentLevel {
+  try {
+    return parseSubscription(stored, { fhirVersion: ctx.fhirVersion, topics: ctx.topics, knownResourceTypes: ctx.knownResourceTypes, now: new Date(0) }).content;
+  } catch {
+    return 'empty';
+  }
 }
 
 function number(raw: string | undefined, name: string): number | undefined {
