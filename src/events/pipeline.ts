@@ -8,7 +8,8 @@ import type { UpstreamClient } from '../upstream/fhir-client.js';
 import type { ResourceChangeEvent } from './event.js';
 import { VersionFetcher } from './fetch.js';
 import { Matcher } from './match.js';
-import { numberAndPublish, type Retention } from './number.js';
+import type { EventLog, Retention } from '../eventlog/index.js';
+import { numberAndPublish } from './number.js';
 import { eventsFromWrite } from './from-write.js';
 import { isPermanentFailure } from './permanent.js';
 import { validateEvent } from './validate.js';
@@ -26,6 +27,8 @@ export interface PipelineOptions {
   /** Exact (raw) channel name producers publish to; unset: DEFAULT_EVENTS_CHANNEL under the key prefix. */
   eventsChannel?: string | undefined;
   retention: Retention;
+  /** Numbering, the log and version order across replicas. */
+  eventLog: EventLog;
   /** The upstream's FHIR base URL, to read its Location headers. */
   upstreamBase: string;
   /** Events handled at once per replica; more wait in line. */
@@ -120,12 +123,18 @@ export class EventPipeline {
 
   private async handle(event: ResourceChangeEvent): Promise<void> {
     if (this.closed) return;
+    // Announced before the claim, so whoever numbers a newer version of this resource waits for
+    // this one (see src/eventlog/order.ts); withdrawn once lost or done with.
+    const log = this.opts.eventLog;
+    await log.announce(event).catch((err: unknown) => this.opts.logger.warn({ err, event: event.eventId }, 'could not announce an event for version ordering'));
+    const withdraw = () => log.withdraw(event).catch(() => undefined);
     const claimed = await this.opts.engine.claim(`claim:${event.eventId}`, this.opts.retention.maxAgeMs).catch((err: unknown) => {
       this.opts.logger.error({ err, event: event.eventId }, 'could not claim an event; dropped');
       return false;
     });
     if (!claimed) {
       this.opts.metrics.eventsDuplicate.inc();
+      await withdraw();
       return;
     }
     await this.slot();
@@ -154,6 +163,7 @@ export class EventPipeline {
         }
       }
     } finally {
+      await withdraw();
       this.release();
     }
   }
@@ -180,9 +190,9 @@ export class EventPipeline {
       this.opts.logger.debug({ event: event.eventId, reference: event.reference, interaction: event.interaction, tookMs: tookMs() }, 'event matched no subscription');
       return 'unmatched';
     }
-    const published = await numberAndPublish(this.opts.engine, event, matched, this.opts.retention);
+    const published = await numberAndPublish(this.opts.engine, this.opts.eventLog, event, matched);
     this.opts.logger.debug({ event: event.eventId, reference: event.reference, interaction: event.interaction, subscriptions: matched.length, numbers: published.matches.slice(0, 10).map(([id, n]) => `${id}#${n}`), tookMs: tookMs() }, 'event matched');
-    this.opts.metrics.notificationsNumbered.inc(matched.length);
+    this.opts.metrics.notificationsNumbered.inc(published.matches.length);
     return 'matched';
   }
 
