@@ -57,13 +57,25 @@ function pathsOf(value: unknown, at: Path = []): Path[] {
 
 type Mutation = { path: Path; op: 'set' | 'delete' | 'proto' | 'wrap' } & { value: unknown; key: string };
 
+/**
+ * Defines an own, enumerable member (so "__proto__" becomes a member, as JSON.parse makes it); a
+ * member that cannot be (an array's "length") leaves the value as it was.
+ */
+function put(obj: object, key: string | number, value: unknown): void {
+  try {
+    Object.defineProperty(obj, key, { value, enumerable: true, configurable: true, writable: true });
+  } catch {
+    // Not every generated mutation applies to every value.
+  }
+}
+
 function apply(template: unknown, mutations: Mutation[]): unknown {
   let root = structuredClone(template);
   for (const m of mutations) {
     if (m.path.length === 0) {
       if (m.op === 'set') root = m.value;
       else if (m.op === 'wrap') root = [root];
-      else if (m.op === 'proto' && root && typeof root === 'object') Object.defineProperty(root, m.key, { value: m.value, enumerable: true, configurable: true, writable: true });
+      else if (m.op === 'proto' && root && typeof root === 'object') put(root, m.key, m.value);
       continue;
     }
     let parent: unknown = root;
@@ -71,8 +83,6 @@ function apply(template: unknown, mutations: Mutation[]): unknown {
     if (!parent || typeof parent !== 'object') continue;
     const last = m.path.at(-1)!;
     const target = parent as Json;
-    // defineProperty, so that "__proto__" becomes an own member as JSON.parse would make it.
-    const put = (obj: object, key: string | number, value: unknown) => Object.defineProperty(obj, key, { value, enumerable: true, configurable: true, writable: true });
     if (m.op === 'set') put(target, last, m.value);
     else if (m.op === 'delete') {
       // Not splice: an array given an own "constructor" member by an earlier mutation breaks it.
