@@ -4,7 +4,9 @@ import { AbandonedSubscriptionReaper } from './subscriptions/reaper.js';
 import type { Config, FhirVersion, RedisConfig } from './config.js';
 import { createEngine, type EngineOptions } from './engine/index.js';
 import type { Engine } from './engine/engine.js';
+import { CatchUp } from './events/catchup.js';
 import { EventPipeline } from './events/pipeline.js';
+import { StreamInput } from './events/stream-input.js';
 import { resourceTypes } from './fhir/search-parameters.js';
 import type { OwnedContext } from './http/context.js';
 import { fhirRoutes } from './http/fhir-routes.js';
@@ -36,13 +38,15 @@ export interface Gateway {
 /** Composition root: builds the parts and wires them; owns their order of start and stop. */
 export async function startGateway(config: Config & { fhirUpstreamUrl: string }, logger: Logger): Promise<Gateway> {
   const metrics = new Metrics();
-  const engine = createEngine(engineOptions(config.redis), logger);
+  const engine = createEngine(engineOptions(config.redis, config.redisCommandTimeoutMs), logger);
   await engine.start();
   const pool = createUpstreamPool({ baseUrl: config.fhirUpstreamUrl, connections: config.upstreamConnections, timeoutMs: config.upstreamTimeoutMs });
   const client = new UpstreamClient(pool, config.fhirUpstreamUrl, config.upstreamAuthorization);
 
   let subscriptions: SubscriptionService | undefined;
   let pipeline: EventPipeline | undefined;
+  let input: StreamInput | undefined;
+  let catchUp: CatchUp | undefined;
   const server = new HttpServer(logger, metrics);
   try {
     const fhirVersion = config.fhirVersion ?? (await detectFhirVersion(client, config.upstreamWaitMs, logger));
@@ -67,9 +71,30 @@ export async function startGateway(config: Config & { fhirUpstreamUrl: string },
       eventsChannel: config.eventsChannel,
       retention: { maxLen: config.eventLogMax, maxAgeMs: config.eventLogMaxAgeMs },
       upstreamBase: config.fhirUpstreamUrl,
+      leaseMs: config.eventsStreamReclaimMs,
+      stream: config.eventsStream ? { name: config.eventsStream, maxLen: config.eventsStreamMaxLen } : undefined,
     });
     await pipeline.start();
     const events = pipeline;
+    if (config.eventsStream) {
+      input = new StreamInput({
+        engine,
+        stream: config.eventsStream,
+        group: config.eventsStreamGroup ?? `${config.redis?.keyPrefix ?? 'fsg:'}gateway`,
+        reclaimIdleMs: config.eventsStreamReclaimMs,
+        maxAgeMs: config.eventsStreamMaxAgeMs,
+        submit: (message) => events.submit(message, 'stream'),
+        logger,
+        metrics,
+      });
+      await input.start();
+    }
+    if (config.catchupIntervalMs > 0) {
+      catchUp = new CatchUp({ engine, client, intervalMs: config.catchupIntervalMs, types: () => events.matcher.interestingTypes(), submit: (message) => events.submit(message, 'catchup'), logger, metrics });
+      await catchUp.start();
+    }
+    const streamInput = input;
+    const catchingUp = catchUp;
     metrics.track('fsg_subscriptions_active', 'Active subscriptions in the registry', () => service.registry.size);
     metrics.track('fsg_topics', 'Subscription topics the gateway can evaluate', () => service.topics.all().length);
 
@@ -147,6 +172,8 @@ export async function startGateway(config: Config & { fhirUpstreamUrl: string },
           const cut = await server.drain(config.shutdownTimeoutMs);
           if (cut > 0) logger.warn({ requests: cut }, 'shutdown timeout reached; closing requests still in flight');
           // Each step runs even if an earlier one fails (Redis gone, say): a stop must release everything.
+          await bestEffort(logger, 'catch-up', async () => catchingUp?.close());
+          await bestEffort(logger, 'events stream', async () => streamInput?.close());
           await bestEffort(logger, 'event pipeline', () => events.close());
           await bestEffort(logger, 'subscriptions', () => service.close());
           await bestEffort(logger, 'upstream pool', () => (cut > 0 ? pool.destroy() : pool.close()));
@@ -157,6 +184,8 @@ export async function startGateway(config: Config & { fhirUpstreamUrl: string },
     };
   } catch (err) {
     server.close();
+    await bestEffort(logger, 'catch-up', async () => catchUp?.close());
+    await bestEffort(logger, 'events stream', async () => input?.close());
     await bestEffort(logger, 'event pipeline', async () => pipeline?.close());
     await bestEffort(logger, 'subscriptions', async () => subscriptions?.close());
     await bestEffort(logger, 'upstream pool', () => pool.destroy());
@@ -179,11 +208,11 @@ function defaultWsUrl(publicBaseUrl: string): string {
   return `${u.protocol === 'https:' ? 'wss:' : 'ws:'}//${u.host}/ws`;
 }
 
-function engineOptions(redis: RedisConfig | undefined): EngineOptions {
+function engineOptions(redis: RedisConfig | undefined, commandTimeoutMs: number): EngineOptions {
   if (!redis) return {};
   const { keyPrefix } = redis;
-  if (redis.url) return { redis: { url: redis.url, keyPrefix } };
-  if (redis.sentinel) return { redis: { sentinel: redis.sentinel, keyPrefix } };
-  if (redis.cluster) return { redis: { cluster: redis.cluster, keyPrefix } };
+  if (redis.url) return { redis: { url: redis.url, keyPrefix, commandTimeoutMs } };
+  if (redis.sentinel) return { redis: { sentinel: redis.sentinel, keyPrefix, commandTimeoutMs } };
+  if (redis.cluster) return { redis: { cluster: redis.cluster, keyPrefix, commandTimeoutMs } };
   return {};
 }

@@ -1,5 +1,6 @@
 import uWS, { type TemplatedApp, type WebSocket } from 'uWebSockets.js';
 import type { Engine, Unsubscribe } from '../engine/engine.js';
+import { EVENT_STORE_UNAVAILABLE, isEngineUnavailable } from '../engine/unavailable.js';
 import { DELIVERY_CHANNEL, eventBodyKey, type DeliveredEvent, type DeliveryMessage, type LoggedEvent } from '../events/delivery.js';
 import { outcome } from '../fhir/operation-outcome.js';
 import { renderNotification, type NotificationEventInput } from '../fhir/notification.js';
@@ -137,7 +138,14 @@ export class WebSocketChannel {
       },
       message: (ws, message, isBinary) => {
         const text = isBinary ? '' : Buffer.from(message).toString('utf8');
-        void this.receive(ws, text, isBinary).catch((err: unknown) => this.opts.logger.error({ err }, 'websocket message handling failed'));
+        void this.receive(ws, text, isBinary).catch((err: unknown) => {
+          // The client can retry a bind once the event store is back: say so instead of staying silent.
+          if (isEngineUnavailable(err)) {
+            if (!this.state(ws).closed) this.sendOutcome(ws, 'transient', EVENT_STORE_UNAVAILABLE);
+            return;
+          }
+          this.opts.logger.error({ err }, 'websocket message handling failed');
+        });
       },
       close: (ws) => {
         const state = this.state(ws);
