@@ -222,6 +222,7 @@ export class WebSocketChannel {
   private async replay(ws: Socket, sub: ActiveSubscription, binding: Binding, since: number): Promise<void> {
     const { engine } = this.opts;
     binding.pending = [];
+    let read = false;
     try {
       const bounds = await engine.logBounds(eventLogKey(sub.id));
       const total = await engine.getCounter(eventCounterKey(sub.id));
@@ -237,10 +238,12 @@ export class WebSocketChannel {
         events.push({ eventNumber: entry.seq, timestamp: logged.t, focusReference: logged.r, interaction: logged.i, versionId: logged.v, resourceJson: resource ? this.rewriter.text(JSON.stringify(resource)) : undefined });
       }
       this.sendEvents(ws, sub, binding, events);
+      read = true;
     } finally {
       const pending = binding.pending ?? [];
       binding.pending = undefined;
-      for (const p of pending) this.sendLive(ws, sub, binding, p.event, p.number, undefined);
+      // After a failed read, what arrived is sent as it is: retrying at once would spin while Redis is away.
+      this.sendInOrder(ws, sub, binding, pending, read);
     }
   }
 
@@ -262,9 +265,36 @@ export class WebSocketChannel {
           binding.pending.push({ event: msg.event, number });
           continue;
         }
+        if (number > binding.lastSent + 1) {
+          // A gap: the numbers before this one went out from another replica and are still on their
+          // way, or their message was lost (a subscriber reconnecting). The log has them: send from
+          // there first, then this one, so a client sees every number once and in order.
+          this.fillGap(ws, sub, binding, { event: msg.event, number });
+          continue;
+        }
         this.sendLive(ws, sub, binding, msg.event, number, rendered, resourceJson);
       }
     }
+  }
+
+  /** Live messages that queued during a replay, lowest number first; a gap still open is filled again. */
+  private sendInOrder(ws: Socket, sub: ActiveSubscription, binding: Binding, items: Array<{ event: DeliveredEvent; number: number }>, fillGaps: boolean): void {
+    items.sort((a, b) => a.number - b.number);
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i]!;
+      if (fillGaps && item.number > binding.lastSent + 1 && !this.state(ws).closed) {
+        this.fillGap(ws, sub, binding, ...items.slice(i));
+        return;
+      }
+      this.sendLive(ws, sub, binding, item.event, item.number, undefined);
+    }
+  }
+
+  private fillGap(ws: Socket, sub: ActiveSubscription, binding: Binding, ...live: Array<{ event: DeliveredEvent; number: number }>): void {
+    // replay() sets binding.pending before its first await, so `live` and later messages queue behind it.
+    const replaying = this.replay(ws, sub, binding, binding.lastSent + 1);
+    binding.pending?.push(...live);
+    replaying.catch((err: unknown) => this.opts.logger.warn({ err, subscription: sub.id }, 'could not read the event log to fill a gap; sending what arrived'));
   }
 
   private sendLive(ws: Socket, sub: ActiveSubscription, binding: Binding, event: DeliveredEvent, number: number, cache: Map<Dialect, string> | undefined, resourceJson?: string): void {

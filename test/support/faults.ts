@@ -104,25 +104,32 @@ function ping(port: number): Promise<boolean> {
 interface Part {
   name: string;
   valueString?: string;
+  valueCode?: string;
+  valueReference?: { reference?: string };
   part?: Part[];
 }
 
-/** Every event number a client received for a subscription, in arrival order (R4 notifications). */
-export function receivedNumbers(client: WsClient, subscriptionId: string): number[] {
-  const out: number[] = [];
+/** Every event a client received for a subscription, in arrival order (R4 notifications). */
+export function receivedEvents(client: WsClient, subscriptionId: string): Array<{ number: number; focus: string }> {
+  const out: Array<{ number: number; focus: string }> = [];
   for (const frame of client.frames) {
     const status = (frame.entry as Array<{ resource?: { resourceType?: string; parameter?: Part[] } }> | undefined)?.[0]?.resource;
     if (status?.resourceType !== 'Parameters') continue;
     const params = status.parameter ?? [];
-    if (params.find((p) => p.name === 'type')?.['valueCode' as keyof Part] !== 'event-notification') continue;
-    const ref = (params.find((p) => p.name === 'subscription') as { valueReference?: { reference?: string } } | undefined)?.valueReference?.reference;
-    if (ref?.split('/').pop() !== subscriptionId) continue;
+    if (params.find((p) => p.name === 'type')?.valueCode !== 'event-notification') continue;
+    if (params.find((p) => p.name === 'subscription')?.valueReference?.reference?.split('/').pop() !== subscriptionId) continue;
     for (const p of params.filter((q) => q.name === 'notification-event')) {
       const n = p.part?.find((q) => q.name === 'event-number')?.valueString;
-      if (n !== undefined) out.push(Number(n));
+      const focus = p.part?.find((q) => q.name === 'focus')?.valueReference?.reference ?? '';
+      if (n !== undefined) out.push({ number: Number(n), focus: focus.replace(/^.*\/([A-Za-z]+\/[^/]+)$/, '$1') });
     }
   }
   return out;
+}
+
+/** Just the event numbers of receivedEvents. */
+export function receivedNumbers(client: WsClient, subscriptionId: string): number[] {
+  return receivedEvents(client, subscriptionId).map((e) => e.number);
 }
 
 export const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i + 1);
