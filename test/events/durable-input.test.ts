@@ -128,6 +128,51 @@ describe('durable input under faults (real processes)', function () {
     }
   });
 
+  it('Redis restarted (AOF) during a burst: every event arrives once, in order; writes through the gateway meanwhile too', async () => {
+    redis = await RedisProcess.start({ aof: true });
+    const g = await gateway();
+    const sub = await subscribed(g.port);
+    clients.push(sub.client);
+    const base = `http://127.0.0.1:${g.port}/fhir`;
+    // A producer that retries, as production producers must: ioredis queues while disconnected.
+    const producer = new Redis(redis.url);
+    producer.on('error', () => undefined);
+    const written: string[] = [];
+    try {
+      const burst = (async () => {
+        for (let i = 0; i < 300; i++) {
+          await producer.xadd(STREAM, '*', 'event', observationEvent(i, 'p1'));
+          await new Promise((r) => setTimeout(r, 5));
+        }
+      })();
+      await until(() => receivedNumbers(sub.client, sub.id).length >= 50, 'the burst to be under way', 20_000);
+      await redis.kill();
+      // Writes through the gateway while Redis is away: answered once their events are stored.
+      const writes = Array.from({ length: 5 }, (_, i) =>
+        fhir<{ id: string }>('POST', `${base}/Observation`, { resourceType: 'Observation', status: 'final', code: { text: `outage ${i}` }, subject: { reference: 'Patient/px' } }),
+      );
+      await new Promise((r) => setTimeout(r, 700));
+      await redis.run();
+      for (const w of await Promise.all(writes)) {
+        expect(w.status).to.equal(201);
+        written.push(`Observation/${w.body.id}`);
+      }
+      await burst;
+    } finally {
+      producer.disconnect();
+    }
+    const expected = [...range(300).map((n) => `Observation/o${n - 1}`), ...written].sort();
+    const focuses = () => new Set(receivedEvents(sub.client, sub.id).map((e) => e.focus));
+    await until(() => focuses().size === expected.length, 'every event on the socket', 60_000).catch((err: Error) => {
+      throw new Error(`${err.message}: ${focuses().size} of ${expected.length}`);
+    });
+    await new Promise((r) => setTimeout(r, 1000));
+    expect([...focuses()].sort()).to.deep.equal(expected);
+    const numbers = receivedNumbers(sub.client, sub.id);
+    expect(numbers).to.deep.equal(range(numbers.length));
+    expect(await metric(g.port, /^fsg_proxy_events_unstored_total (\d+)$/gm), 'no write event was given up').to.equal(0);
+  });
+
   it('Redis paused for 5 s: the token operation, $events, $status and a bind answer within a second, then all recovers', async () => {
     redis = await RedisProcess.start({ aof: false });
     const g = await gateway();
