@@ -100,6 +100,12 @@ const int = (min: number, max: number): Parse<number> => (raw, key) => {
   return Number.isInteger(n) && n >= min && n <= max ? n : fail(key, `must be an integer from ${min} to ${max}`, raw);
 };
 
+/** A period in milliseconds, or 0 for never. */
+const periodOrOff = (min: number, max: number): Parse<number> => (raw, key) => {
+  const n = int(0, max)(raw, key);
+  return n === 0 || n >= min ? n : fail(key, `must be 0 (off) or from ${min} to ${max}`, raw);
+};
+
 const oneOf = <T extends string>(...values: T[]): Parse<T> => (raw, key) =>
   values.includes(raw as T) ? (raw as T) : fail(key, `must be one of ${values.join(', ')}`, raw);
 
@@ -204,7 +210,7 @@ const KEYS = {
   eventsStreamMaxLen: { env: 'EVENTS_STREAM_MAX_LEN', parse: int(1000, 100_000_000) },
   eventsStreamMaxAgeMs: { env: 'EVENTS_STREAM_MAX_AGE_MS', parse: int(60_000, 365 * 86_400_000) },
   eventsStreamReclaimMs: { env: 'EVENTS_STREAM_RECLAIM_MS', parse: int(1000, 3_600_000) },
-  catchupIntervalMs: { env: 'CATCHUP_INTERVAL_MS', parse: int(0, 86_400_000) },
+  catchupIntervalMs: { env: 'CATCHUP_INTERVAL_MS', parse: periodOrOff(1000, 86_400_000) },
   redisCommandTimeoutMs: { env: 'REDIS_COMMAND_TIMEOUT_MS', parse: int(100, 60_000) },
   tokenSecret: { env: 'TOKEN_SECRET', parse: str },
   tokenAlgorithm: { env: 'TOKEN_ALGORITHM', parse: oneOf<TokenAlgorithm>('HS256', 'RS256', 'ES256') },
