@@ -66,7 +66,10 @@ describe('durable input under faults (real processes)', function () {
   beforeEach(async () => {
     upstream = await DemoUpstreamProcess.start();
   });
-  afterEach(async () => {
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed') {
+      for (const g of gateways) console.error(`gateway (exit ${g.child.exitCode}, signal ${g.child.signalCode}):\n${(g.stderr + g.stdout).split('\n').filter((l) => !l.includes('"level":30')).slice(-15).join('\n')}`);
+    }
     for (const c of clients.splice(0)) c.close();
     await Promise.all(gateways.splice(0).map((g) => g.stop()));
     await upstream?.stop();
@@ -93,14 +96,16 @@ describe('durable input under faults (real processes)', function () {
     producer.on('error', () => undefined);
     try {
       for (let batch = 0; batch < 10; batch++) {
-        if (batch === 5) {
-          await until(async () => (await metric(b.port, /^fsg_events_processed_total\{outcome="matched"\} (\d+)$/gm)) > 0, 'the replica to be killed to have taken a share', 20_000);
-          b.process.child.kill('SIGKILL');
-          gateways.splice(gateways.indexOf(b.process), 1);
-        }
+        if (batch === 5) await until(async () => (await metric(b.port, /^fsg_events_processed_total\{outcome="matched"\} (\d+)$/gm)) > 0, 'the replica to be killed to have taken a share', 20_000);
         const pipeline = producer.pipeline();
         for (let i = batch * 100; i < (batch + 1) * 100; i++) pipeline.xadd(STREAM, '*', 'event', observationEvent(i, `p${(i % 2) + 1}`));
         await pipeline.exec();
+        if (batch === 5) {
+          // Mid-batch: it has read entries it has not yet acknowledged.
+          await new Promise((r) => setTimeout(r, 5));
+          b.process.child.kill('SIGKILL');
+          gateways.splice(gateways.indexOf(b.process), 1);
+        }
         await new Promise((r) => setTimeout(r, 100));
       }
       const expected = (filter: (i: number) => boolean) => range(1000).map((n) => n - 1).filter(filter).map((i) => `Observation/o${i}`).sort();
