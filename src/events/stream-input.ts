@@ -42,27 +42,27 @@ export class StreamInput {
   private flushing: NodeJS.Immediate | undefined;
   private reclaimTimer: NodeJS.Timeout | undefined;
   private lastTrim = 0;
-  private loop: Promise<void> | undefined;
 
   constructor(private readonly opts: StreamInputOptions) {}
 
   async start(): Promise<void> {
     const { engine, stream, group } = this.opts;
     await engine.streamEnsureGroup(stream, group);
-    this.loop = this.readLoop();
+    void this.readLoop();
     const every = Math.max(250, Math.floor(this.opts.reclaimIdleMs / 2));
     this.reclaimTimer = setInterval(() => void this.reclaim(), every);
     this.reclaimTimer.unref();
     this.opts.logger.info({ stream, group, consumer: this.consumer, reclaimIdleMs: this.opts.reclaimIdleMs }, 'reading the events stream');
   }
 
-  /** Stops reading; entries read and not acknowledged stay pending for another replica. */
+  /**
+   * Stops reading and sends the acknowledgements due. A read still blocked ends when the engine
+   * closes; what it returns is not processed and stays pending, for another replica to reclaim.
+   */
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.reclaimTimer);
     this.drained?.();
-    // The blocked read ends within BLOCK_MS (or when the engine closes).
-    await Promise.race([this.loop, new Promise((r) => setTimeout(r, BLOCK_MS + 500).unref())]);
     await this.flush();
   }
 
@@ -79,6 +79,7 @@ export class StreamInput {
         if (failures > 0) this.opts.logger.info({ stream }, 'reading the events stream again');
         failures = 0;
         this.opts.metrics.streamEntries.inc({ how: 'read' }, entries.length);
+        if (this.closed) return;
         for (const entry of entries) this.take(entry);
       } catch (err) {
         if (this.closed) return;
