@@ -1,5 +1,6 @@
 import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { parseAllowList } from './fhir/endpoint-rule.js';
 
 export type FhirVersion = 'R4' | 'R4B' | 'R5';
 
@@ -49,7 +50,11 @@ export interface Config {
   fhirBasePath: string;
   fhirVersion?: FhirVersion;
   redis?: RedisConfig;
-  eventsChannel: string;
+  /**
+   * The exact pub/sub channel producers PUBLISH to. Unset: `fhir:resource-changes` with the default
+   * key prefix, `<prefix>fhir:resource-changes` with another, so deployments sharing a Redis stay apart.
+   */
+  eventsChannel?: string;
   /** The durable input (a Redis stream, or in-process on memory); unset: the channel only. */
   eventsStream?: string;
   /** The stream's consumer group; unset: `<keyPrefix>gateway`, one per deployment. */
@@ -79,6 +84,14 @@ export interface Config {
   upstreamConnections: number;
   maxBodyBytes: number;
   shutdownTimeoutMs: number;
+  /** Rest-hook endpoints allowed beyond public https hosts: host names, `*.suffix`, addresses, CIDRs. */
+  resthookAllow: string[];
+  /** `auto`: pretty lines on a terminal (when pino-pretty is installed), JSON otherwise. */
+  logFormat: 'auto' | 'json' | 'pretty';
+  /** How often an info line sums up the last interval's activity. */
+  logSummaryIntervalMs: number;
+  /** Serve the browser console at /console; default on only with the embedded demo upstream. */
+  consoleEnabled: boolean;
 }
 
 /** A bad configuration value: the message is one line naming the key and what is wrong. */
@@ -122,6 +135,9 @@ const url = (...protocols: string[]): Parse<string> => (raw, key) => {
   return s.replace(/\/+$/, '');
 };
 
+const bool: Parse<boolean> = (raw, key) =>
+  typeof raw === 'boolean' ? raw : raw === 'true' || raw === '1' ? true : raw === 'false' || raw === '0' ? false : fail(key, 'must be true or false', raw);
+
 const basePath: Parse<string> = (raw, key) => {
   const s = str(raw, key);
   if (!/^\/[A-Za-z0-9._~\-/]*$/.test(s) || s.includes('//')) fail(key, 'must be a path such as /fhir', raw);
@@ -132,6 +148,17 @@ const basePath: Parse<string> = (raw, key) => {
 const urlList: Parse<string[]> = (raw, key) => {
   const items = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(',').map((s) => s.trim()).filter(Boolean) : fail(key, 'must be a list of URLs', raw);
   return items.map((item, i) => url('http:', 'https:')(item, `${key}[${i}]`));
+};
+
+const allowList: Parse<string[]> = (raw, key) => {
+  const items = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(',') : fail(key, 'must be a comma-separated list (or, in the file, an array) of host names or CIDR ranges', raw);
+  const entries = items.map((item, i) => (typeof item === 'string' ? item.trim() : fail(`${key}[${i}]`, 'must be a string', item))).filter(Boolean);
+  try {
+    parseAllowList(entries);
+  } catch (err) {
+    fail(key, (err as Error).message, raw);
+  }
+  return entries;
 };
 
 const nodes: Parse<RedisNode[]> = (raw, key) => {
@@ -153,9 +180,12 @@ function objectOf(raw: unknown, key: string, allowed: string[]): Source {
   return raw as Source;
 }
 
+/** Every key and internal channel lives under it; deployments sharing one Redis set their own. */
+export const DEFAULT_KEY_PREFIX = 'fsg:';
+
 function redisFromFile(raw: unknown): RedisConfig {
   const o = objectOf(raw, 'redis', ['url', 'sentinel', 'cluster', 'keyPrefix']);
-  const out: RedisConfig = { keyPrefix: o.keyPrefix === undefined ? 'fsg:' : str(o.keyPrefix, 'redis.keyPrefix') };
+  const out: RedisConfig = { keyPrefix: o.keyPrefix === undefined ? DEFAULT_KEY_PREFIX : str(o.keyPrefix, 'redis.keyPrefix') };
   if (o.url !== undefined) out.url = url('redis:', 'rediss:')(o.url, 'redis.url');
   if (o.sentinel !== undefined) {
     const s = objectOf(o.sentinel, 'redis.sentinel', ['sentinels', 'name', 'password', 'sentinelPassword', 'tls']);
@@ -222,6 +252,10 @@ const KEYS = {
   upstreamConnections: { env: 'UPSTREAM_CONNECTIONS', parse: int(1, 10_000) },
   maxBodyBytes: { env: 'MAX_BODY_BYTES', parse: int(1024, 2 ** 31 - 1) },
   shutdownTimeoutMs: { env: 'SHUTDOWN_TIMEOUT_MS', parse: int(0, 600_000) },
+  resthookAllow: { env: 'RESTHOOK_ALLOW', parse: allowList },
+  consoleEnabled: { env: 'CONSOLE_ENABLED', parse: bool },
+  logFormat: { env: 'LOG_FORMAT', parse: oneOf('auto', 'json', 'pretty') },
+  logSummaryIntervalMs: { env: 'LOG_SUMMARY_INTERVAL_MS', parse: int(1000, 86_400_000) },
 } satisfies Record<string, Key<unknown>>;
 
 type ScalarKey = keyof typeof KEYS;
@@ -243,7 +277,6 @@ const DEFAULTS = {
   wsMaxBadFrames: 5,
   abandonedSubscriptionMs: 24 * 3_600_000,
   eventLogMaxAgeMs: 24 * 3_600_000,
-  eventsChannel: 'fhir:resource-changes',
   eventsStreamMaxLen: 100_000,
   eventsStreamMaxAgeMs: 24 * 3_600_000,
   eventsStreamReclaimMs: 30_000,
@@ -256,6 +289,9 @@ const DEFAULTS = {
   upstreamConnections: 64,
   maxBodyBytes: 32 * 1024 * 1024,
   shutdownTimeoutMs: 10_000,
+  resthookAllow: [] as string[],
+  logFormat: 'auto',
+  logSummaryIntervalMs: 60_000,
 };
 
 function readFile(path: string, explicit: boolean): Source {
@@ -297,13 +333,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
 
   let redis = file.redis === undefined || file.redis === null ? undefined : redisFromFile(file.redis);
-  if (env.REDIS_URL) redis = { keyPrefix: redis?.keyPrefix ?? 'fsg:', url: url('redis:', 'rediss:')(env.REDIS_URL, 'REDIS_URL') };
+  if (env.REDIS_URL) redis = { keyPrefix: redis?.keyPrefix ?? DEFAULT_KEY_PREFIX, url: url('redis:', 'rediss:')(env.REDIS_URL, 'REDIS_URL') };
   if (redis && env.REDIS_KEY_PREFIX) redis.keyPrefix = str(env.REDIS_KEY_PREFIX, 'REDIS_KEY_PREFIX');
   redisPasswords(redis, env);
   if (redis && !redis.url && !redis.sentinel && !redis.cluster) redis = undefined;
 
   const config = values as unknown as Config;
   config.redis = redis;
+  config.consoleEnabled ??= config.fhirUpstreamUrl === undefined;
   tokenKeys(config, label);
   return config;
 }
