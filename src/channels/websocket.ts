@@ -1,4 +1,6 @@
 import uWS, { type TemplatedApp, type WebSocket } from 'uWebSockets.js';
+import type { Credential } from '../access/credentials.js';
+import { focusOf, withholdUnreadable, type DeliveryAccess, type DeliveryPath } from '../access/delivery-access.js';
 import type { Engine, Unsubscribe } from '../engine/engine.js';
 import { EVENT_STORE_UNAVAILABLE, isEngineUnavailable } from '../engine/unavailable.js';
 import { DELIVERY_CHANNEL, eventBodyKey, type DeliveredEvent, type DeliveryMessage, type LoggedEvent } from '../events/delivery.js';
@@ -9,6 +11,7 @@ import type { Metrics } from '../metrics.js';
 import { eventCounterKey, eventLogKey } from '../subscriptions/keys.js';
 import type { ActiveSubscription, RegistryChange, SubscriptionRegistry } from '../subscriptions/registry.js';
 import type { UrlRewriter } from '../upstream/rewrite.js';
+import { AccessGate, type Verdicts } from './access-gate.js';
 import { parseFrame, type Dialect } from './frames.js';
 import { TimerWheel } from './timer-wheel.js';
 import { TokenRejected, type BindingTokens } from './tokens.js';
@@ -36,6 +39,8 @@ export interface WebSocketChannelOptions {
   limits: WebSocketLimits;
   /** Tells the rest of the deployment, every intervalMs, which subscriptions are bound here. */
   presence?: { intervalMs: number; report: (ids: string[]) => Promise<void> };
+  /** DELIVERY_AUTHORIZATION=upstream: what each binding's credential may read decides what it is sent. */
+  access?: DeliveryAccess | undefined;
 }
 
 interface Binding {
@@ -45,6 +50,8 @@ interface Binding {
   lastSent: number;
   /** Live events that arrived while the log was being replayed, sent after it. */
   pending?: Array<{ event: DeliveredEvent; number: number }>;
+  /** The authority of the request that obtained the token (DELIVERY_AUTHORIZATION=upstream). */
+  credential?: Credential | undefined;
 }
 
 interface SocketState {
@@ -76,8 +83,11 @@ export class WebSocketChannel {
   // Known once the gateway listens (the public URL may depend on the port); no socket exists before.
   private publicBaseUrl = '';
   private rewriter!: UrlRewriter;
+  private readonly gate: AccessGate | undefined;
 
-  constructor(private readonly opts: WebSocketChannelOptions) {}
+  constructor(private readonly opts: WebSocketChannelOptions) {
+    this.gate = opts.access && new AccessGate(opts.access.visibility, opts.logger);
+  }
 
   ready(publicBaseUrl: string, rewriter: UrlRewriter): void {
     this.publicBaseUrl = publicBaseUrl;
@@ -185,6 +195,12 @@ export class WebSocketChannel {
     const state = this.state(ws);
     const claims = await this.verify(ws, token);
     if (!claims || state.closed) return;
+    const credential = this.opts.access && (await this.opts.access.credentials.load(claims.jti));
+    if (state.closed) return;
+    if (this.opts.access && !credential) {
+      this.badFrame(ws, 'The binding token carries no delivery credential any more (it expired, or the FHIR server stopped accepting it); request a new one with $get-ws-binding-token', 'login');
+      return;
+    }
     const fresh = claims.subscriptions.filter((id) => !state.bindings.has(id)).length;
     if (state.bindings.size + fresh > this.opts.limits.maxBindingsPerSocket) {
       this.badFrame(ws, `a socket may bind at most ${this.opts.limits.maxBindingsPerSocket} subscriptions`);
@@ -201,6 +217,7 @@ export class WebSocketChannel {
       const binding: Binding = existing ?? { jti: claims.jti, expiresAt: 0, lastSent: 0 };
       binding.jti = claims.jti;
       binding.expiresAt = claims.expiresAt.getTime();
+      binding.credential = credential;
       if (!existing) {
         void this.opts.presence?.report([id]).catch(() => undefined);
         state.bindings.set(id, binding);
@@ -239,19 +256,71 @@ export class WebSocketChannel {
         const resource = body ? (JSON.parse(body) as DeliveredEvent).resource : undefined;
         events.push({ eventNumber: entry.seq, timestamp: logged.t, focusReference: logged.r, interaction: logged.i, versionId: logged.v, resourceJson: resource ? this.rewriter.text(JSON.stringify(resource)) : undefined });
       }
+      if (!(await this.withhold(ws, sub, binding, events, 'replay'))) return;
       this.sendEvents(ws, sub, binding, events);
       read = true;
     } finally {
-      const pending = binding.pending ?? [];
-      binding.pending = undefined;
-      // After a failed read, what arrived is sent as it is: retrying at once would spin while Redis is away.
-      this.sendInOrder(ws, sub, binding, pending, read);
+      // After a failed read, what arrived is sent as it is: reading again at once would spin while Redis is away.
+      await this.drainPending(ws, sub, binding, read);
     }
+  }
+
+  /** Live events that arrived during the replay, checked and sent after it, in order. */
+  /**
+   * Sends the live messages that queued during a replay, lowest number first. With fillGaps, a gap
+   * still open (a number published after the log was read) sends the log from it again.
+   */
+  private async drainPending(ws: Socket, sub: ActiveSubscription, binding: Binding, fillGaps = false): Promise<void> {
+    let refill: Array<{ event: DeliveredEvent; number: number }> | undefined;
+    try {
+      while (binding.pending?.length && this.state(ws).bindings.get(sub.id) === binding) {
+        let batch = binding.pending.splice(0).sort((a, b) => a.number - b.number);
+        let expected = binding.lastSent;
+        const gap = batch.findIndex((p) => p.number > expected + 1 || ((expected = Math.max(expected, p.number)), false));
+        if (fillGaps && gap >= 0) {
+          refill = [...batch.slice(gap), ...binding.pending.splice(0)];
+          batch = batch.slice(0, gap);
+        }
+        const events = batch.map((p) => this.eventInput(p.event, p.number));
+        if (!(await this.withhold(ws, sub, binding, events, 'live'))) return;
+        batch.forEach((p, i) => this.sendLive(ws, sub, binding, p.event, p.number, undefined, undefined, events[i]!.withheld === true));
+        if (refill) break;
+      }
+    } finally {
+      // What arrived while the last batch was being checked goes with the refill.
+      if (refill && binding.pending?.length) refill.push(...binding.pending.splice(0));
+      binding.pending = undefined;
+    }
+    if (refill && !this.state(ws).closed && this.state(ws).bindings.get(sub.id) === binding) this.fillGap(ws, sub, binding, ...refill);
+  }
+
+  /**
+   * Marks what the binding may not read (DELIVERY_AUTHORIZATION=upstream). False when the upstream
+   * no longer accepts its credential: the binding has then been ended.
+   */
+  private async withhold(ws: Socket, sub: ActiveSubscription, binding: Binding, events: NotificationEventInput[], path: DeliveryPath): Promise<boolean> {
+    const access = this.opts.access;
+    if (!access || !binding.credential) return true;
+    const { unauthorized } = await withholdUnreadable(access, binding.credential, sub.content, events, path);
+    if (unauthorized) this.credentialRefused(ws, sub.id, binding);
+    return !unauthorized;
+  }
+
+  private credentialRefused(ws: Socket, id: string, binding: Binding): void {
+    if (this.state(ws).bindings.get(id) !== binding) return;
+    this.sendOutcome(ws, 'login', `The FHIR server no longer accepts the credential Subscription/${id} was bound with; its binding has ended. Request a new token with $get-ws-binding-token and bind it (with events-since to catch up)`, id);
+    this.unbindLocal(ws, id);
+    void this.opts.access?.credentials.forget(binding.jti).catch((err: unknown) => this.opts.logger.warn({ err }, 'could not forget a refused delivery credential'));
+  }
+
+  private eventInput(event: DeliveredEvent, number: number, resourceJson?: string): NotificationEventInput {
+    const json = resourceJson ?? (event.resource ? this.rewriter.text(JSON.stringify(event.resource)) : undefined);
+    return { eventNumber: number, timestamp: event.timestamp, focusReference: event.reference, interaction: event.interaction, versionId: event.versionId, resourceJson: json };
   }
 
   private deliver(message: string): void {
     const msg = JSON.parse(message) as DeliveryMessage;
-    let resourceJson: string | undefined;
+    const json: { text?: string | undefined } = {};
     for (const [id, number] of msg.matches) {
       const sockets = this.bySubscription.get(id);
       if (!sockets?.size) continue;
@@ -260,40 +329,13 @@ export class WebSocketChannel {
         this.opts.logger.debug({ subscription: id, eventNumber: number, event: msg.event.eventId }, 'notification dropped: the subscription is no longer active on this replica');
         continue;
       }
-      // Serialised once per event, rendered once per subscription and dialect, sent to every socket.
-      resourceJson ??= msg.event.resource ? this.rewriter.text(JSON.stringify(msg.event.resource)) : undefined;
-      const rendered = new Map<Dialect, string>();
-      for (const ws of sockets) {
-        const binding = this.state(ws).bindings.get(id);
-        if (!binding) continue;
-        if (binding.pending) {
-          binding.pending.push({ event: msg.event, number });
-          continue;
-        }
-        if (number > binding.lastSent + 1) {
-          // A gap: the numbers before this one went out from another replica and are still on their
-          // way, or their message was lost (a subscriber reconnecting). The log has them: send from
-          // there first, then this one, so a client sees every number once and in order.
-          this.fillGap(ws, sub, binding, { event: msg.event, number });
-          continue;
-        }
-        const before = binding.lastSent;
-        this.sendLive(ws, sub, binding, msg.event, number, rendered, resourceJson);
-        if (binding.lastSent > before && msg.receivedAt !== undefined) this.opts.metrics.observeEventToFrame(msg.receivedAt);
+      if (!this.gate) {
+        this.fanOut(id, msg, number, undefined, json);
+        continue;
       }
-    }
-  }
-
-  /** Live messages that queued during a replay, lowest number first; a gap still open is filled again. */
-  private sendInOrder(ws: Socket, sub: ActiveSubscription, binding: Binding, items: Array<{ event: DeliveredEvent; number: number }>, fillGaps: boolean): void {
-    items.sort((a, b) => a.number - b.number);
-    for (let i = 0; i < items.length; i++) {
-      const item = items[i]!;
-      if (fillGaps && item.number > binding.lastSent + 1 && !this.state(ws).closed) {
-        this.fillGap(ws, sub, binding, ...items.slice(i));
-        return;
-      }
-      this.sendLive(ws, sub, binding, item.event, item.number, undefined);
+      // One access check per distinct credential (not per socket) before anything is rendered.
+      const refs = sub.content === 'empty' ? [] : [focusOf(msg.event)];
+      this.gate.run(id, this.credentialsOf(sockets, id), refs, (verdicts) => this.fanOut(id, msg, number, verdicts, json));
     }
   }
 
@@ -304,23 +346,74 @@ export class WebSocketChannel {
     replaying.catch((err: unknown) => this.opts.logger.warn({ err, subscription: sub.id }, 'could not read the event log to fill a gap; sending what arrived'));
   }
 
-  private sendLive(ws: Socket, sub: ActiveSubscription, binding: Binding, event: DeliveredEvent, number: number, cache: Map<Dialect, string> | undefined, resourceJson?: string): void {
+  private *credentialsOf(sockets: Iterable<Socket>, id: string): Generator<Credential> {
+    for (const ws of sockets) {
+      const credential = this.state(ws).bindings.get(id)?.credential;
+      if (credential) yield credential;
+    }
+  }
+
+  /** Sends one event to the subscription's local sockets; with verdicts, what each binding may see. */
+  private fanOut(id: string, msg: DeliveryMessage, number: number, verdicts: Verdicts | undefined, json: { text?: string | undefined }): void {
+    const { event } = msg;
+    const sockets = this.bySubscription.get(id);
+    const sub = this.opts.registry.get(id);
+    if (!sockets?.size || !sub) return;
+    // Serialised once per event, rendered once per subscription, dialect and variant (the empty
+    // variant only when some binding needs it), sent to every socket.
+    json.text ??= event.resource ? this.rewriter.text(JSON.stringify(event.resource)) : undefined;
+    const rendered = new Map<string, string>();
+    // Ending a binding below deletes from the set; a Set iterator stays valid through deletes.
+    for (const ws of sockets) {
+      const binding = this.state(ws).bindings.get(id);
+      if (!binding) continue;
+      if (binding.pending) {
+        binding.pending.push({ event, number });
+        continue;
+      }
+      if (number > binding.lastSent + 1) {
+        // A gap: the numbers before this one went out from another replica and are still on their
+        // way, or their message was lost (a subscriber reconnecting). The log has them: send from
+        // there first, then this one, so a client sees every number once and in order.
+        this.fillGap(ws, sub, binding, { event, number });
+        continue;
+      }
+      let withheld = false;
+      if (verdicts) {
+        const verdict = binding.credential && verdicts.get(binding.credential.id);
+        if (verdict?.unauthorized) {
+          this.credentialRefused(ws, id, binding);
+          continue;
+        }
+        // A binding renewed with another credential while the check ran is not in the verdicts: withheld.
+        withheld = !verdict?.visible.has(event.reference);
+        if (withheld && number > binding.lastSent) this.opts.metrics.notificationsWithheld.inc({ path: 'live' });
+      }
+      const before = binding.lastSent;
+      this.sendLive(ws, sub, binding, event, number, rendered, json.text, withheld);
+      if (binding.lastSent > before && msg.receivedAt !== undefined) this.opts.metrics.observeEventToFrame(msg.receivedAt);
+    }
+  }
+
+  private sendLive(ws: Socket, sub: ActiveSubscription, binding: Binding, event: DeliveredEvent, number: number, cache: Map<string, string> | undefined, resourceJson?: string, withheld = false): void {
     const state = this.state(ws);
     if (number <= binding.lastSent) {
       this.opts.logger.debug({ subscription: sub.id, eventNumber: number, socket: state.id }, 'notification not sent again: this binding already had it (from a replay)');
       return;
     }
     const dialect = state.dialect;
-    let text = cache?.get(dialect);
+    const variant = withheld ? `${dialect}:withheld` : dialect;
+    let text = cache?.get(variant);
     if (!text) {
-      const json = resourceJson ?? (event.resource ? this.rewriter.text(JSON.stringify(event.resource)) : undefined);
-      text = this.render(sub, dialect, 'event-notification', number, [{ eventNumber: number, timestamp: event.timestamp, focusReference: event.reference, interaction: event.interaction, versionId: event.versionId, resourceJson: json }]);
-      cache?.set(dialect, text);
+      const input = this.eventInput(event, number, resourceJson);
+      if (withheld) input.withheld = true;
+      text = this.render(sub, dialect, 'event-notification', number, [input]);
+      cache?.set(variant, text);
     }
     binding.lastSent = number;
     this.send(ws, text);
     this.opts.metrics.notificationsSent.inc();
-    const fields = { subscription: sub.id, eventNumber: number, event: event.eventId, focus: event.reference, socket: state.id, bytes: text.length };
+    const fields = { subscription: sub.id, eventNumber: number, event: event.eventId, focus: event.reference, withheld, socket: state.id, bytes: text.length };
     this.opts.logger.debug(fields, state.closed ? 'notification dropped: the socket closed (a slow consumer is closed; it replays on reconnect)' : 'notification sent');
   }
 
@@ -411,7 +504,7 @@ export class WebSocketChannel {
     }
   }
 
-  private badFrame(ws: Socket, reason: string, code: 'invalid' | 'security' | 'expired' = 'invalid'): void {
+  private badFrame(ws: Socket, reason: string, code: 'invalid' | 'security' | 'login' | 'expired' = 'invalid'): void {
     const state = this.state(ws);
     if (state.closed) return;
     this.sendOutcome(ws, code, reason);

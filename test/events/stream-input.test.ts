@@ -34,6 +34,8 @@ for (const kind of ['memory', 'redis'] as const) {
         EVENTS_STREAM: stream,
         EVENTS_STREAM_RECLAIM_MS: '1000',
         CATCHUP_INTERVAL_MS: '0',
+        // The producers' events name resources the upstream does not hold; who may see what is not under test.
+        DELIVERY_AUTHORIZATION: 'none',
         ...(redis ? { REDIS_URL: redis.url, REDIS_KEY_PREFIX: prefix, TOKEN_SECRET: 's'.repeat(32), EVENTS_CHANNEL: `${redis.newPrefix()}events` } : {}),
       });
       const base = gateway.baseUrl;
