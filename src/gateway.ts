@@ -9,6 +9,7 @@ import { DEFAULT_KEY_PREFIX, type Config, type FhirVersion, type RedisConfig } f
 import { createEngine, type EngineOptions } from './engine/index.js';
 import type { Engine } from './engine/engine.js';
 import { CatchUp } from './events/catchup.js';
+import { EventLog } from './eventlog/index.js';
 import { DEFAULT_EVENTS_CHANNEL, EventPipeline } from './events/pipeline.js';
 import { StreamInput } from './events/stream-input.js';
 import { parseAllowList } from './fhir/endpoint-rule.js';
@@ -21,7 +22,7 @@ import { HttpServer } from './http/server.js';
 import type { Logger } from './log.js';
 import { Metrics } from './metrics.js';
 import { SubscriptionService } from './subscriptions/service.js';
-import { UpstreamClient } from './upstream/fhir-client.js';
+import { SERVICE, UpstreamClient } from './upstream/fhir-client.js';
 import { createUpstreamPool } from './upstream/pool.js';
 import { createProxy, type SeenWrite } from './upstream/proxy.js';
 import { UrlRewriter } from './upstream/rewrite.js';
@@ -36,6 +37,7 @@ export interface Gateway {
   readonly metrics: Metrics;
   readonly subscriptions: SubscriptionService;
   readonly pipeline: EventPipeline;
+  readonly eventLog: EventLog;
   readonly tokens: BindingTokens;
   /** Delivery authorization (DELIVERY_AUTHORIZATION=upstream); undefined with none. */
   readonly access: DeliveryAccess | undefined;
@@ -72,6 +74,17 @@ export async function startGateway(config: Config & { fhirUpstreamUrl: string; d
     });
     await subscriptions.start();
     const service = subscriptions;
+    const retention = { maxLen: config.eventLogMax, maxAgeMs: config.eventLogMaxAgeMs };
+    // Only a deployment whose upstream has never held a Subscription may number from 1 (epoch.ts).
+    const noSubscriptionsYet = async (): Promise<boolean> => {
+      const search = client.search('Subscription?_count=1', SERVICE, 1);
+      const first = await search.next();
+      await search.return(undefined);
+      return first.done === true;
+    };
+    const eventLog = new EventLog({ engine, logger: logger.child({ component: 'eventlog' }), registry: service.registry, retention, noSubscriptionsYet });
+    eventLog.onEpochChange(() => metrics.eventLogStateLost.inc());
+    await eventLog.start();
     pipeline = new EventPipeline({
       engine,
       registry: service.registry,
@@ -81,7 +94,8 @@ export async function startGateway(config: Config & { fhirUpstreamUrl: string; d
       logger,
       metrics,
       eventsChannel: producerChannel(config),
-      retention: { maxLen: config.eventLogMax, maxAgeMs: config.eventLogMaxAgeMs },
+      retention,
+      eventLog,
       upstreamBase: config.fhirUpstreamUrl,
       leaseMs: config.eventsStreamReclaimMs,
       stream: config.eventsStream ? { name: config.eventsStream, maxLen: config.eventsStreamMaxLen } : undefined,
@@ -130,6 +144,7 @@ export async function startGateway(config: Config & { fhirUpstreamUrl: string; d
     const reaper = new AbandonedSubscriptionReaper({ engine, registry: service.registry, client, logger, abandonedAfterMs: config.abandonedSubscriptionMs });
     const channel = new WebSocketChannel({
       engine,
+      eventLog,
       registry: service.registry,
       tokens,
       metrics,
@@ -165,6 +180,7 @@ export async function startGateway(config: Config & { fhirUpstreamUrl: string; d
       registry: service.registry,
       topics: service.topics,
       engine,
+      eventLog,
       tokens,
       access,
       fhirVersion,
@@ -187,6 +203,7 @@ export async function startGateway(config: Config & { fhirUpstreamUrl: string; d
       metrics,
       subscriptions: service,
       pipeline: events,
+      eventLog,
       tokens,
       access,
       close: () =>
@@ -201,6 +218,7 @@ export async function startGateway(config: Config & { fhirUpstreamUrl: string; d
           await bestEffort(logger, 'catch-up', async () => catchingUp?.close());
           await bestEffort(logger, 'events stream', async () => streamInput?.close());
           await bestEffort(logger, 'event pipeline', () => events.close());
+          eventLog.close();
           await bestEffort(logger, 'subscriptions', () => service.close());
           await bestEffort(logger, 'upstream pool', () => (cut > 0 ? pool.destroy() : pool.close()));
           server.close();

@@ -52,6 +52,12 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly eventLogStateLost = new Counter({
+    name: 'fsg_eventlog_state_lost_total',
+    help: 'Times this replica found the engine had lost its numbering state (a new epoch began; events may have been lost)',
+    registers: [this.registry],
+  });
+
   readonly notificationsNumbered = new Counter({
     name: 'fsg_notifications_numbered_total',
     help: 'Event numbers assigned (one per matched subscription per event)',

@@ -2,22 +2,26 @@
 // makes them behave as one gateway. Two connections: commands, and a subscriber (a connection in
 // subscribe mode cannot run other commands).
 import { hostname } from 'node:os';
-import { Cluster } from 'ioredis';
+import { Cluster, type ChainableCommander } from 'ioredis';
 import type { Logger } from '../log.js';
-import { checkAppend, checkInteger, checkKeyPrefix, checkRange, checkTtl, parseCounter } from './checks.js';
+import { checkInteger, checkKeyPrefix, checkRange, checkStreamAppend, checkTtl, decodeStreamState, parseMembership, streamStateFields, parseCounter } from './checks.js';
 import { deliver, type Target } from './dispatch.js';
 import type {
-  AppendItem,
-  AppendOptions,
   ChannelOptions,
   Engine,
   LogBounds,
   LogEntry,
   MessageHandler,
   SetOptions,
+  StreamAppended,
+  StreamMembership,
+  StreamState,
+  StreamAppendItem,
+  StreamAppendOptions,
   Unsubscribe,
 } from './engine.js';
 import { createClient, DEFAULT_COMMAND_TIMEOUT_MS, describeConnection, type RedisClient, type RedisConnection, type Role } from './redis-connect.js';
+import { defineLogScripts } from './redis-log.js';
 import { decodeLogEntry, defineScripts } from './redis-scripts.js';
 import { RedisStreams } from './redis-streams.js';
 import type { StreamEntry, StreamReadOptions } from './streams.js';
@@ -84,6 +88,7 @@ export class RedisEngine implements Engine {
     this.watch(this.cmd, 'command');
     this.watch(this.sub, 'subscriber');
     defineScripts(this.cmd);
+    defineLogScripts(this.cmd);
     this.sub.on('message', (channel: string, message: string) => {
       const state = this.channels.get(channel);
       if (state) deliver(state.targets, channel, message, this.logger);
@@ -171,31 +176,6 @@ export class RedisEngine implements Engine {
     return new Map(Object.entries(await this.cmd.hgetall(key)));
   }
 
-  async appendNumbered(items: readonly AppendItem[], options: AppendOptions): Promise<number[]> {
-    this.checkOpen();
-    checkAppend(items, options);
-    if (items.length === 0) return [];
-    const { maxLen, maxAgeMs } = options;
-    const ttlMs = options.ttlMs ?? 0;
-    const cmd = this.cmd;
-    if (cmd instanceof Cluster) {
-      // An ioredis Cluster pipeline must stay on one node, and the items span many slots.
-      // Separate calls are still written without waiting for replies: one round trip per node.
-      return Promise.all(
-        items.map((i) => cmd.fsgAppendNumbered(i.counterKey, i.logKey, i.data, maxLen, maxAgeMs, ttlMs)),
-      );
-    }
-    const pipeline = cmd.pipeline();
-    for (const i of items) pipeline.fsgAppendNumbered(i.counterKey, i.logKey, i.data, maxLen, maxAgeMs, ttlMs);
-    const results = await pipeline.exec();
-    if (!results) throw new Error('appendNumbered: pipeline was discarded');
-    // Every item has run (each is its own atomic step); report the first failure, if any.
-    return results.map(([err, seq]) => {
-      if (err) throw err;
-      return Number(seq);
-    });
-  }
-
   async logRange(logKey: string, fromSeq: number, toSeq: number, limit?: number): Promise<LogEntry[]> {
     this.checkOpen();
     checkRange(fromSeq, toSeq, limit);
@@ -211,6 +191,59 @@ export class RedisEngine implements Engine {
     this.checkOpen();
     const [first, last] = await this.cmd.fsgLogBounds(logKey);
     return first !== undefined && last !== undefined ? { first: Number(first), last: Number(last) } : null;
+  }
+
+  // Numbered streams (redis-log.ts).
+
+  async streamAppend(items: readonly StreamAppendItem[], options: StreamAppendOptions): Promise<StreamAppended[]> {
+    this.checkOpen();
+    checkStreamAppend(items, options);
+    const replies = await this.many<StreamAppendItem, [string, number, number]>(items, (c, i) => c.fsgStreamAppend(i.state, i.log, i.idKey, i.data, options.maxLen, options.maxAgeMs));
+    return replies.map(([seq, gen, fresh]) => ({ seq: Number(seq), gen: Number(gen), fresh: Number(fresh) === 1 }));
+  }
+
+  async streamJoin(state: string, member: string, count: number): Promise<StreamMembership> {
+    this.checkOpen();
+    checkInteger('count', count);
+    return parseMembership(await this.cmd.fsgStreamJoin(state, member, count));
+  }
+
+  async streamLeave(state: string, member: string): Promise<number | null> {
+    this.checkOpen();
+    const last = await this.cmd.fsgStreamLeave(state, member);
+    return last === null ? null : Number(last);
+  }
+
+  async streamState(state: string, members: readonly string[]): Promise<StreamState> {
+    this.checkOpen();
+    return decodeStreamState(await this.cmd.hmget(state, ...streamStateFields(members)), members.length);
+  }
+
+  async getMany(keys: readonly string[]): Promise<Array<string | null>> {
+    this.checkOpen();
+    return this.many<string, string | null>(keys, (c, k) => c.get(k));
+  }
+
+  async setIf(key: string, expected: string | null, value: string): Promise<boolean> {
+    this.checkOpen();
+    return (await this.cmd.fsgSetIf(key, expected === null ? '0' : '1', expected ?? '', value)) === 1;
+  }
+
+  /** One command per item in one round trip: a pipeline, or on a Cluster (whose pipelines must
+   * stay on one node) separate calls written without waiting for replies. Every item runs;
+   * the first failure is reported. */
+  private async many<T, R>(items: readonly T[], call: (client: RedisClient | ChainableCommander, item: T) => unknown): Promise<R[]> {
+    if (items.length === 0) return [];
+    const cmd = this.cmd;
+    if (cmd instanceof Cluster) return Promise.all(items.map((i) => call(cmd, i) as Promise<R>));
+    const pipeline = cmd.pipeline();
+    for (const i of items) call(pipeline, i);
+    const results = await pipeline.exec();
+    if (!results) throw new Error('pipeline was discarded');
+    return results.map(([err, value]) => {
+      if (err) throw err;
+      return value as R;
+    });
   }
 
   async publish(channel: string, message: string, options: ChannelOptions = {}): Promise<void> {

@@ -8,7 +8,8 @@ import type { UpstreamClient } from '../upstream/fhir-client.js';
 import type { ResourceChangeEvent } from './event.js';
 import { VersionFetcher } from './fetch.js';
 import { Matcher } from './match.js';
-import { numberAndPublish, type Retention } from './number.js';
+import type { EventLog, Retention } from '../eventlog/index.js';
+import { numberAndPublish } from './number.js';
 import { eventsFromWrite } from './from-write.js';
 import { validateEvent } from './validate.js';
 import type { SeenWrite } from '../upstream/proxy.js';
@@ -25,6 +26,8 @@ export interface PipelineOptions {
   /** Exact (raw) channel name producers publish to; unset: DEFAULT_EVENTS_CHANNEL under the key prefix. */
   eventsChannel?: string | undefined;
   retention: Retention;
+  /** Numbering, the log and version order across replicas. */
+  eventLog: EventLog;
   /** The upstream's FHIR base URL, to read its Location headers. */
   upstreamBase: string;
   /** Events handled at once per replica; more wait in line. */
@@ -176,6 +179,11 @@ export class EventPipeline {
 
   private async handle(event: ResourceChangeEvent, source: Source): Promise<Outcome> {
     if (this.closed) return 'closed';
+    // Announced before the claim, so whoever numbers a newer version of this resource waits for
+    // this one (see src/eventlog/order.ts); withdrawn (in the finally below) once lost or done with.
+    const log = this.opts.eventLog;
+    await log.announce(event).catch((err: unknown) => this.opts.logger.warn({ err, event: event.eventId }, 'could not announce an event for version ordering'));
+    const withdraw = () => log.withdraw(event).catch(() => undefined);
     await this.slot();
     const claim = new Claim(this.opts.engine, `ingest:${event.eventId}`, this.opts.leaseMs ?? DEFAULT_LEASE_MS);
     try {
@@ -196,6 +204,7 @@ export class EventPipeline {
         }
       }
     } finally {
+      await withdraw();
       this.release();
     }
   }
@@ -244,9 +253,9 @@ export class EventPipeline {
       this.opts.logger.debug({ event: event.eventId, reference: event.reference, interaction: event.interaction, tookMs: tookMs() }, 'event matched no subscription');
       return 'unmatched';
     }
-    const published = await numberAndPublish(this.opts.engine, event, matched, this.opts.retention);
+    const published = await numberAndPublish(this.opts.engine, this.opts.eventLog, event, matched);
     this.opts.logger.debug({ event: event.eventId, reference: event.reference, interaction: event.interaction, subscriptions: matched.length, numbers: published.matches.slice(0, 10).map(([id, n]) => `${id}#${n}`), tookMs: tookMs() }, 'event matched');
-    this.opts.metrics.notificationsNumbered.inc(matched.length);
+    this.opts.metrics.notificationsNumbered.inc(published.matches.length);
     return 'matched';
   }
 
