@@ -8,8 +8,10 @@ import { AbandonedSubscriptionReaper } from './subscriptions/reaper.js';
 import { DEFAULT_KEY_PREFIX, type Config, type FhirVersion, type RedisConfig } from './config.js';
 import { createEngine, type EngineOptions } from './engine/index.js';
 import type { Engine } from './engine/engine.js';
+import { CatchUp } from './events/catchup.js';
 import { EventLog } from './eventlog/index.js';
 import { DEFAULT_EVENTS_CHANNEL, EventPipeline } from './events/pipeline.js';
+import { StreamInput } from './events/stream-input.js';
 import { parseAllowList } from './fhir/endpoint-rule.js';
 import { resourceTypes } from './fhir/search-parameters.js';
 import type { OwnedContext } from './http/context.js';
@@ -47,13 +49,15 @@ export interface Gateway {
 /** `demo`: the upstream is the embedded demo server (main.ts started it). */
 export async function startGateway(config: Config & { fhirUpstreamUrl: string; demo?: boolean }, logger: Logger): Promise<Gateway> {
   const metrics = new Metrics();
-  const engine = createEngine(engineOptions(config.redis), logger);
+  const engine = createEngine(engineOptions(config.redis, config.redisCommandTimeoutMs), logger);
   await engine.start();
   const pool = createUpstreamPool({ baseUrl: config.fhirUpstreamUrl, connections: config.upstreamConnections, timeoutMs: config.upstreamTimeoutMs });
   const client = new UpstreamClient(pool, config.fhirUpstreamUrl, config.upstreamAuthorization);
 
   let subscriptions: SubscriptionService | undefined;
   let pipeline: EventPipeline | undefined;
+  let input: StreamInput | undefined;
+  let catchUp: CatchUp | undefined;
   const server = new HttpServer(logger, metrics);
   try {
     const fhirVersion = config.fhirVersion ?? (await detectFhirVersion(client, config.upstreamWaitMs, logger));
@@ -93,9 +97,30 @@ export async function startGateway(config: Config & { fhirUpstreamUrl: string; d
       retention,
       eventLog,
       upstreamBase: config.fhirUpstreamUrl,
+      leaseMs: config.eventsStreamReclaimMs,
+      stream: config.eventsStream ? { name: config.eventsStream, maxLen: config.eventsStreamMaxLen } : undefined,
     });
     await pipeline.start();
     const events = pipeline;
+    if (config.eventsStream) {
+      input = new StreamInput({
+        engine,
+        stream: config.eventsStream,
+        group: config.eventsStreamGroup ?? `${config.redis?.keyPrefix ?? DEFAULT_KEY_PREFIX}gateway`,
+        reclaimIdleMs: config.eventsStreamReclaimMs,
+        maxAgeMs: config.eventsStreamMaxAgeMs,
+        submit: (message) => events.submit(message, 'stream'),
+        logger,
+        metrics,
+      });
+      await input.start();
+    }
+    if (config.catchupIntervalMs > 0) {
+      catchUp = new CatchUp({ engine, client, intervalMs: config.catchupIntervalMs, types: () => events.matcher.interestingTypes(), submit: (message) => events.submit(message, 'catchup'), logger, metrics });
+      await catchUp.start();
+    }
+    const streamInput = input;
+    const catchingUp = catchUp;
     metrics.track('fsg_subscriptions_active', 'Active subscriptions in the registry', () => service.registry.size);
     metrics.track('fsg_topics', 'Subscription topics the gateway can evaluate', () => service.topics.all().length);
     metrics.track('fsg_engine_ready', 'Whether the engine is ready (1) or not (0): the Redis connections, or always 1 for the memory engine', () => (engine.isReady() ? 1 : 0));
@@ -190,6 +215,8 @@ export async function startGateway(config: Config & { fhirUpstreamUrl: string; d
           const cut = await server.drain(config.shutdownTimeoutMs);
           if (cut > 0) logger.warn({ requests: cut }, 'shutdown timeout reached; closing requests still in flight');
           // Each step runs even if an earlier one fails (Redis gone, say): a stop must release everything.
+          await bestEffort(logger, 'catch-up', async () => catchingUp?.close());
+          await bestEffort(logger, 'events stream', async () => streamInput?.close());
           await bestEffort(logger, 'event pipeline', () => events.close());
           eventLog.close();
           await bestEffort(logger, 'subscriptions', () => service.close());
@@ -201,6 +228,8 @@ export async function startGateway(config: Config & { fhirUpstreamUrl: string; d
     };
   } catch (err) {
     server.close();
+    await bestEffort(logger, 'catch-up', async () => catchUp?.close());
+    await bestEffort(logger, 'events stream', async () => input?.close());
     await bestEffort(logger, 'event pipeline', async () => pipeline?.close());
     await bestEffort(logger, 'subscriptions', async () => subscriptions?.close());
     await bestEffort(logger, 'upstream pool', () => pool.destroy());
@@ -235,11 +264,11 @@ function producerChannel(config: Config): string | undefined {
   return prefix === DEFAULT_KEY_PREFIX ? DEFAULT_EVENTS_CHANNEL : undefined;
 }
 
-function engineOptions(redis: RedisConfig | undefined): EngineOptions {
+function engineOptions(redis: RedisConfig | undefined, commandTimeoutMs: number): EngineOptions {
   if (!redis) return {};
   const { keyPrefix } = redis;
-  if (redis.url) return { redis: { url: redis.url, keyPrefix } };
-  if (redis.sentinel) return { redis: { sentinel: redis.sentinel, keyPrefix } };
-  if (redis.cluster) return { redis: { cluster: redis.cluster, keyPrefix } };
+  if (redis.url) return { redis: { url: redis.url, keyPrefix, commandTimeoutMs } };
+  if (redis.sentinel) return { redis: { sentinel: redis.sentinel, keyPrefix, commandTimeoutMs } };
+  if (redis.cluster) return { redis: { cluster: redis.cluster, keyPrefix, commandTimeoutMs } };
   return {};
 }

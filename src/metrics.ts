@@ -109,6 +109,33 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  // The durable input (EVENTS_STREAM) and the catch-up from the upstream's history.
+  readonly proxyEventsUnstored = new Counter({
+    name: 'fsg_proxy_events_unstored_total',
+    help: 'Events of proxied writes that could not be added to the events stream within the retry budget (the catch-up may still find them)',
+    registers: [this.registry],
+  });
+
+  readonly streamEntries = new Counter({
+    name: 'fsg_stream_entries_total',
+    help: 'Events stream entries handled, by how: read (new), reclaimed (from a consumer that stopped), acked',
+    labelNames: ['how'] as const,
+    registers: [this.registry],
+  });
+
+  readonly catchupEvents = new Counter({
+    name: 'fsg_catchup_events_total',
+    help: "Changes read from the upstream's _history by the catch-up, fed to the pipeline (most are duplicates of events already reported)",
+    registers: [this.registry],
+  });
+
+  readonly catchupRounds = new Counter({
+    name: 'fsg_catchup_rounds_total',
+    help: 'Catch-up rounds this replica ran, by result',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
   readonly deliveryAuthChecks = new Counter({
     name: 'fsg_delivery_auth_checks_total',
     help: 'Answers to "may this credential read this resource version" (DELIVERY_AUTHORIZATION=upstream), by result: visible, hidden, unauthorized (401), failed (upstream error or timeout: withheld)',

@@ -2,6 +2,7 @@ import uWS, { type TemplatedApp, type WebSocket } from 'uWebSockets.js';
 import type { Credential } from '../access/credentials.js';
 import { focusOf, withholdUnreadable, type DeliveryAccess, type DeliveryPath } from '../access/delivery-access.js';
 import type { Engine, Unsubscribe } from '../engine/engine.js';
+import { EVENT_STORE_UNAVAILABLE, isEngineUnavailable } from '../engine/unavailable.js';
 import type { Epoch, EventLog, EventRecord } from '../eventlog/index.js';
 import { DELIVERY_CHANNEL, type DeliveredEvent, type DeliveryMessage } from '../events/delivery.js';
 import { eventsLostCoding } from '../fhir/events-lost.js';
@@ -13,7 +14,6 @@ import type { ActiveSubscription, RegistryChange, SubscriptionRegistry } from '.
 import type { UrlRewriter } from '../upstream/rewrite.js';
 import { AccessGate, type Verdicts } from './access-gate.js';
 import { parseFrame, type Dialect } from './frames.js';
-import { LiveOrder } from './live-order.js';
 import { TimerWheel } from './timer-wheel.js';
 import { TokenRejected, type BindingTokens } from './tokens.js';
 import { REPLICA } from '../log.js';
@@ -53,8 +53,6 @@ interface Binding {
   lastSent: number;
   /** Live events that arrived while the log was being replayed, sent after it. */
   pending?: Array<{ event: DeliveredEvent; number: number }>;
-  /** Puts live notifications from several replicas back in number order. */
-  order: LiveOrder;
   /** The authority of the request that obtained the token (DELIVERY_AUTHORIZATION=upstream). */
   credential?: Credential | undefined;
 }
@@ -70,9 +68,7 @@ interface SocketState {
 type Socket = WebSocket<SocketState>;
 
 function newBinding(jti: string): Binding {
-  const binding = { jti, expiresAt: 0, lastSent: 0 } as Binding;
-  binding.order = new LiveOrder(binding);
-  return binding;
+  return { jti, expiresAt: 0, lastSent: 0 } as Binding;
 }
 
 const REPLAY_LIMIT = 1000;
@@ -161,7 +157,14 @@ export class WebSocketChannel {
       },
       message: (ws, message, isBinary) => {
         const text = isBinary ? '' : Buffer.from(message).toString('utf8');
-        void this.receive(ws, text, isBinary).catch((err: unknown) => this.opts.logger.error({ err }, 'websocket message handling failed'));
+        void this.receive(ws, text, isBinary).catch((err: unknown) => {
+          // The client can retry a bind once the event store is back: say so instead of staying silent.
+          if (isEngineUnavailable(err)) {
+            if (!this.state(ws).closed) this.sendOutcome(ws, 'transient', EVENT_STORE_UNAVAILABLE);
+            return;
+          }
+          this.opts.logger.error({ err }, 'websocket message handling failed');
+        });
       },
       close: (ws) => {
         const state = this.state(ws);
@@ -250,6 +253,7 @@ export class WebSocketChannel {
   /** Sends logged events from `since` (0: the first kept) before any live one, in maxCount batches. */
   private async replay(ws: Socket, sub: ActiveSubscription, binding: Binding, since: number): Promise<void> {
     binding.pending = [];
+    let read = false;
     try {
       const page = await this.opts.eventLog.read(sub.id, Math.max(1, since), Infinity, REPLAY_LIMIT);
       if (since >= 1 && since <= page.count && (page.firstKept === null || since < page.firstKept)) {
@@ -258,8 +262,10 @@ export class WebSocketChannel {
       const events = page.events.map((e) => this.notificationEvent(e));
       if (!(await this.withhold(ws, sub, binding, events, 'replay'))) return;
       this.sendEvents(ws, sub, binding, events);
+      read = true;
     } finally {
-      await this.drainPending(ws, sub, binding);
+      // After a failed read, what arrived is sent as it is: reading again at once would spin while Redis is away.
+      await this.drainPending(ws, sub, binding, read);
     }
   }
 
@@ -290,17 +296,32 @@ export class WebSocketChannel {
   }
 
   /** Live events that arrived during the replay, checked and sent after it, in order. */
-  private async drainPending(ws: Socket, sub: ActiveSubscription, binding: Binding): Promise<void> {
+  /**
+   * Sends the live messages that queued during a replay, lowest number first. With fillGaps, a gap
+   * still open (a number published after the log was read) sends the log from it again.
+   */
+  private async drainPending(ws: Socket, sub: ActiveSubscription, binding: Binding, fillGaps = false): Promise<void> {
+    let refill: Array<{ event: DeliveredEvent; number: number }> | undefined;
     try {
       while (binding.pending?.length && this.state(ws).bindings.get(sub.id) === binding) {
-        const batch = binding.pending.splice(0);
+        let batch = binding.pending.splice(0).sort((a, b) => a.number - b.number);
+        let expected = binding.lastSent;
+        const gap = batch.findIndex((p) => p.number > expected + 1 || ((expected = Math.max(expected, p.number)), false));
+        if (fillGaps && gap >= 0) {
+          refill = [...batch.slice(gap), ...binding.pending.splice(0)];
+          batch = batch.slice(0, gap);
+        }
         const events = batch.map((p) => this.eventInput(p.event, p.number));
         if (!(await this.withhold(ws, sub, binding, events, 'live'))) return;
         batch.forEach((p, i) => this.sendLive(ws, sub, binding, p.event, p.number, undefined, undefined, events[i]!.withheld === true));
+        if (refill) break;
       }
     } finally {
+      // What arrived while the last batch was being checked goes with the refill.
+      if (refill && binding.pending?.length) refill.push(...binding.pending.splice(0));
       binding.pending = undefined;
     }
+    if (refill && !this.state(ws).closed && this.state(ws).bindings.get(sub.id) === binding) this.fillGap(ws, sub, binding, ...refill);
   }
 
   /**
@@ -349,6 +370,13 @@ export class WebSocketChannel {
     }
   }
 
+  private fillGap(ws: Socket, sub: ActiveSubscription, binding: Binding, ...live: Array<{ event: DeliveredEvent; number: number }>): void {
+    // replay() sets binding.pending before its first await, so `live` and later messages queue behind it.
+    const replaying = this.replay(ws, sub, binding, binding.lastSent + 1);
+    binding.pending?.push(...live);
+    replaying.catch((err: unknown) => this.opts.logger.warn({ err, subscription: sub.id }, 'could not read the event log to fill a gap; sending what arrived'));
+  }
+
   private *credentialsOf(sockets: Iterable<Socket>, id: string): Generator<Credential> {
     for (const ws of sockets) {
       const credential = this.state(ws).bindings.get(id)?.credential;
@@ -374,6 +402,13 @@ export class WebSocketChannel {
         binding.pending.push({ event, number });
         continue;
       }
+      if (number > binding.lastSent + 1) {
+        // A gap: the numbers before this one went out from another replica and are still on their
+        // way, or their message was lost (a subscriber reconnecting). The log has them: send from
+        // there first, then this one, so a client sees every number once and in order.
+        this.fillGap(ws, sub, binding, { event, number });
+        continue;
+      }
       let withheld = false;
       if (verdicts) {
         const verdict = binding.credential && verdicts.get(binding.credential.id);
@@ -392,7 +427,10 @@ export class WebSocketChannel {
   }
 
   private sendLive(ws: Socket, sub: ActiveSubscription, binding: Binding, event: DeliveredEvent, number: number, cache: Map<string, string> | undefined, resourceJson?: string, withheld = false): void {
-    if (!binding.order.offer(number, () => this.emitLive(ws, sub, binding, event, number, cache, resourceJson, withheld))) {
+    // Gaps were filled from the log before we got here (fanOut), so a number is the next one or a
+    // repeat (a republished delivery, or one the replay already sent).
+    if (number > binding.lastSent) this.emitLive(ws, sub, binding, event, number, cache, resourceJson, withheld);
+    else {
       this.opts.logger.debug({ subscription: sub.id, eventNumber: number, socket: this.state(ws).id }, 'notification not sent again: this binding already had it (from a replay)');
     }
   }
@@ -483,7 +521,6 @@ export class WebSocketChannel {
 
   private unbindLocal(ws: Socket, id: string): void {
     const state = this.state(ws);
-    state.bindings.get(id)?.order.stop();
     state.bindings.delete(id);
     this.wheel.cancel(`hb:${state.id}:${id}`);
     this.wheel.cancel(`exp:${state.id}:${id}`);

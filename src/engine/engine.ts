@@ -9,6 +9,10 @@
 // Both engines reject a pair that does not, so a mistake shows up in the first test, not in
 // production on a Cluster.
 
+import type { StreamOps } from './streams.js';
+
+export type { StreamEntry, StreamOps, StreamReadOptions } from './streams.js';
+
 export type EngineKind = 'memory' | 'redis';
 
 export interface SetOptions {
@@ -81,7 +85,8 @@ export type MessageHandler = (message: string) => void | Promise<void>;
 /** Stops one handler. Idempotent; after it resolves the handler receives nothing more. */
 export type Unsubscribe = () => Promise<void>;
 
-export interface Engine {
+/** Streams (the durable input) are declared in streams.ts. */
+export interface Engine extends StreamOps {
   readonly kind: EngineKind;
 
   /** Connects. Redis: rejects with a clear error when not ready within the connect timeout. */

@@ -3,6 +3,8 @@
 import type { Logger } from '../log.js';
 import { checkInteger, checkKeyPrefix, checkRange, checkStreamAppend, checkTtl, decodeStreamState, parseMembership, streamStateFields, parseCounter } from './checks.js';
 import { deliver, type Target } from './dispatch.js';
+import { MemoryStreams } from './memory-streams.js';
+import type { StreamEntry, StreamReadOptions } from './streams.js';
 import type {
   ChannelOptions,
   Engine,
@@ -72,6 +74,7 @@ export class MemoryEngine implements Engine {
   private sweepTimer: NodeJS.Timeout | null = null;
   private started = false;
   private closed = false;
+  private readonly streams = new MemoryStreams();
 
   constructor(
     private readonly logger: Logger,
@@ -99,6 +102,7 @@ export class MemoryEngine implements Engine {
     this.sweepTimer = null;
     this.drainHandle = null;
     this.queue = [];
+    this.streams.close();
     for (const targets of this.channels.values()) for (const t of targets) t.active = false;
     this.channels.clear();
     this.data.clear();
@@ -335,6 +339,42 @@ export class MemoryEngine implements Engine {
       set.delete(target);
       if (set.size === 0 && this.channels.get(name) === set) this.channels.delete(name);
     };
+  }
+
+  // Streams (streams.ts): in-process, with the same pending/ack/reclaim semantics as Redis.
+  async streamAdd(stream: string, fields: Record<string, string>, maxLen: number): Promise<string> {
+    this.checkOpen();
+    return this.streams.add(stream, fields, maxLen);
+  }
+
+  async streamEnsureGroup(stream: string, group: string): Promise<void> {
+    this.checkOpen();
+    this.streams.ensureGroup(stream, group);
+  }
+
+  async streamRead(stream: string, group: string, consumer: string, options: StreamReadOptions): Promise<StreamEntry[]> {
+    this.checkOpen();
+    return await this.streams.read(stream, group, consumer, options);
+  }
+
+  async streamAck(stream: string, group: string, ids: readonly string[]): Promise<number> {
+    this.checkOpen();
+    return this.streams.ack(stream, group, ids);
+  }
+
+  async streamClaimIdle(stream: string, group: string, consumer: string, minIdleMs: number, count: number): Promise<StreamEntry[]> {
+    this.checkOpen();
+    return this.streams.claimIdle(stream, group, consumer, minIdleMs, count);
+  }
+
+  async streamTrim(stream: string, maxAgeMs: number): Promise<number> {
+    this.checkOpen();
+    return this.streams.trim(stream, maxAgeMs);
+  }
+
+  /** One process never loses its memory: there is nothing to recover from. */
+  onRecovered(_listener: () => void): () => void {
+    return () => undefined;
   }
 
   private drain(): void {

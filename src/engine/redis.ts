@@ -20,9 +20,12 @@ import type {
   StreamAppendOptions,
   Unsubscribe,
 } from './engine.js';
-import { createClient, describeConnection, type RedisClient, type RedisConnection, type Role } from './redis-connect.js';
+import { createClient, DEFAULT_COMMAND_TIMEOUT_MS, describeConnection, type RedisClient, type RedisConnection, type Role } from './redis-connect.js';
 import { defineLogScripts } from './redis-log.js';
 import { decodeLogEntry, defineScripts } from './redis-scripts.js';
+import { RedisStreams } from './redis-streams.js';
+import type { StreamEntry, StreamReadOptions } from './streams.js';
+import { EngineUnavailableError } from './unavailable.js';
 
 export type RedisEngineOptions = RedisConnection & {
   /** Prepended to every key and (non-raw) channel; isolates deployments sharing one Redis.
@@ -32,6 +35,8 @@ export type RedisEngineOptions = RedisConnection & {
   connectTimeoutMs?: number | undefined;
   /** Shown by CLIENT LIST (the subscriber gets ":sub" appended). */
   connectionName?: string | undefined;
+  /** A command Redis has not answered after this long fails as unavailable (default 800). */
+  commandTimeoutMs?: number | undefined;
 };
 
 interface ChannelState {
@@ -55,6 +60,9 @@ export class RedisEngine implements Engine {
   private readonly lastError = new Map<Role, Error>();
   private starting: Promise<void> | null = null;
   private closed = false;
+  private readonly streams: RedisStreams;
+  private readonly recoveredListeners = new Set<() => void>();
+  private wasReady = false;
 
   constructor(
     options: RedisEngineOptions,
@@ -69,8 +77,14 @@ export class RedisEngine implements Engine {
       keyPrefix: this.keyPrefix,
       connectionName: options.connectionName ?? `fsg-${hostname()}-${process.pid}`,
     };
-    this.cmd = createClient(options, 'command', names);
-    this.sub = createClient(options, 'subscriber', names);
+    const timeouts = { ...names, commandTimeoutMs: options.commandTimeoutMs };
+    this.cmd = createClient(options, 'command', timeouts);
+    this.sub = createClient(options, 'subscriber', timeouts);
+    this.streams = new RedisStreams(options, { connectionName: names.connectionName, commandTimeoutMs: options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS, connectTimeoutMs: this.connectTimeoutMs }, logger);
+    this.cmd.on('ready', () => {
+      if (this.wasReady) for (const listener of this.recoveredListeners) listener();
+      this.wasReady = true;
+    });
     this.watch(this.cmd, 'command');
     this.watch(this.sub, 'subscriber');
     defineScripts(this.cmd);
@@ -91,11 +105,12 @@ export class RedisEngine implements Engine {
     if (this.closed) return;
     this.closed = true;
     this.channels.clear();
-    await Promise.all([shutdown(this.cmd), shutdown(this.sub)]);
+    this.recoveredListeners.clear();
+    await Promise.all([shutdown(this.cmd), shutdown(this.sub), this.streams.close()]);
   }
 
   isReady(): boolean {
-    return !this.closed && this.cmd.status === 'ready' && this.sub.status === 'ready';
+    return !this.closed && this.cmd.status === 'ready' && this.sub.status === 'ready' && this.streams.isReady();
   }
 
   async get(key: string): Promise<string | null> {
@@ -267,6 +282,42 @@ export class RedisEngine implements Engine {
     };
   }
 
+  // Streams (streams.ts), on connections of their own (redis-streams.ts).
+  async streamAdd(stream: string, fields: Record<string, string>, maxLen: number): Promise<string> {
+    this.checkOpen();
+    return this.streams.add(stream, fields, maxLen);
+  }
+
+  async streamEnsureGroup(stream: string, group: string): Promise<void> {
+    this.checkOpen();
+    return this.streams.ensureGroup(stream, group);
+  }
+
+  async streamRead(stream: string, group: string, consumer: string, options: StreamReadOptions): Promise<StreamEntry[]> {
+    this.checkOpen();
+    return this.streams.read(stream, group, consumer, options);
+  }
+
+  async streamAck(stream: string, group: string, ids: readonly string[]): Promise<number> {
+    this.checkOpen();
+    return this.streams.ack(stream, group, ids);
+  }
+
+  async streamClaimIdle(stream: string, group: string, consumer: string, minIdleMs: number, count: number): Promise<StreamEntry[]> {
+    this.checkOpen();
+    return this.streams.claimIdle(stream, group, consumer, minIdleMs, count);
+  }
+
+  async streamTrim(stream: string, maxAgeMs: number): Promise<number> {
+    this.checkOpen();
+    return this.streams.trim(stream, maxAgeMs);
+  }
+
+  onRecovered(listener: () => void): () => void {
+    this.recoveredListeners.add(listener);
+    return () => void this.recoveredListeners.delete(listener);
+  }
+
   /** Removes a handler; true when it was the channel's last, so the channel should go. */
   private drop(name: string, state: ChannelState, target: Target): boolean {
     state.targets.delete(target);
@@ -345,6 +396,8 @@ export class RedisEngine implements Engine {
 
   private checkOpen(): void {
     if (this.closed) throw new Error('engine is closed');
+    // Fail at once rather than after the command timeout: callers answer 503 without waiting.
+    if (this.starting && this.cmd.status !== 'ready' && this.cmd.status !== 'wait') throw new EngineUnavailableError(`Redis (${this.target}) is not connected`);
   }
 }
 
