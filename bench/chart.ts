@@ -1,11 +1,11 @@
-// The README's fan-out chart, drawn by hand as SVG from a `npm run bench:ws` result file: per
+// The README's fan-out chart (and, on stdout, its table), drawn by hand as SVG from a `npm run bench:ws` result file: per
 // workload, delivered notifications/s and p99 write→frame against offered notifications/s, the
 // gateway beside the baseline, each point the median over repeats with a min–max whisker.
 //
 //   npm run bench:chart -- [bench/results/<file>.json] [--out docs/bench-ws.svg]
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { rows, spread, type BenchFile, type RunResult, type Spread, type Target } from './ws/results.js';
+import { markdown, rows, spread, type BenchFile, type RunResult, type Spread, type Target } from './ws/results.js';
 
 const PANEL_W = 400;
 const PANEL_H = 240;
@@ -141,5 +141,5 @@ if (isMain) {
     })();
   const file = JSON.parse(readFileSync(input, 'utf8')) as BenchFile;
   writeFileSync(values.out, chart(file));
-  console.log(`${values.out} from ${input}`);
+  console.log(`${markdown(file)}\n\n${values.out} from ${input}`);
 }

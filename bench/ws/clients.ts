@@ -9,7 +9,7 @@ import type { Binding, ClientStats, FromClient, ToClient, Write } from './protoc
 type Request = ToClient extends infer T ? (T extends { id: number } ? Omit<T, 'id'> : never) : never;
 
 class ClientProcess {
-  private readonly child: ChildProcess;
+  readonly child: ChildProcess;
   private nextId = 1;
   private readonly pending = new Map<number, (m: FromClient) => void>();
 
@@ -58,6 +58,11 @@ export class Clients {
     const answers = await Promise.all(this.procs.map((p, i) => p.ask<'bound'>({ op: 'bind', target, wsUrl, bindings: shares[i]! })));
     const bound = answers.reduce((n, a) => n + a.count, 0);
     if (bound !== bindings.length) throw new Error(`${target}: ${bound} of ${bindings.length} sockets bound: ${answers.flatMap((a) => a.errors).join('; ')}`);
+  }
+
+  /** The client processes' pids, to read their CPU: a starved client shows up as latency. */
+  get pids(): number[] {
+    return this.procs.map((p) => p.child.pid!);
   }
 
   async start(target: string, run: string, windowEnd: number): Promise<void> {
