@@ -54,6 +54,18 @@ function logScale(min: number, max: number, from: number, to: number): Scale {
   return scale;
 }
 
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && line.length + word.length + 1 > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  return [...lines, line];
+}
+
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 function panel(x0: number, y0: number, title: string, series: Series[], yLog: boolean, yLabel: string, diagonal: boolean): string {
@@ -113,17 +125,17 @@ export function chart(file: BenchFile): string {
     panels.push(panel(PANEL_W, y0, `${w}: p99 write→frame`, seriesOf(byTarget, (r) => r.p99Ms), true, 'p99 latency', false));
   });
   const width = 2 * PANEL_W;
-  const height = 40 + workloads.length * PANEL_H + 30;
+  const height = 40 + workloads.length * PANEL_H + 30 + 14 * wrap(file.command, 120).length;
   const legend = (['gateway', 'baseline'] as const)
     .map((t, i) => `<rect x="${20 + i * 230}" y="12" width="14" height="14" fill="${COLORS[t]}"/><text x="${40 + i * 230}" y="24">${t === 'gateway' ? 'this gateway' : 'minimal uWS server, same protocol'}</text>`)
     .join('');
-  const caption = `${file.command} · ${file.date.slice(0, 16).replace('T', ' ')} UTC · Node ${file.node} · ${file.cpus} CPUs, load average ${file.loadavg.start[0]?.toFixed(1)} · median and min–max over repeats`;
+  const caption = [...wrap(file.command, 120), `${file.date.slice(0, 16).replace('T', ' ')} UTC · Node ${file.node} · ${file.cpus} CPUs, load average ${file.loadavg.start[0]?.toFixed(1)} at start · median and min–max over repeats · dashed: delivered = offered`];
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11" fill="#212529">`,
     `<rect width="100%" height="100%" fill="#fff"/>`,
     legend,
     ...panels,
-    `<text x="${width / 2}" y="${height - 10}" text-anchor="middle" fill="#868e96">${esc(caption)}</text>`,
+    ...caption.map((line, i) => `<text x="${width / 2}" y="${height - 10 - (caption.length - 1 - i) * 14}" text-anchor="middle" fill="#868e96">${esc(line)}</text>`),
     '</svg>',
     '',
   ].join('\n');

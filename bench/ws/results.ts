@@ -110,14 +110,14 @@ export function rows(runs: readonly RunResult[]): Row[] {
 /** The Markdown tables the README quotes. */
 export function markdown(file: BenchFile): string {
   const lines = [
-    '| workload | rate /s | server | offered notif./s | delivered notif./s | p50 write→frame | p99 write→frame | p99 PUT (or PUBLISH) | server CPU µs/notif. | Redis CPU % | keeps up | lost · dup · misrouted · bad |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| workload | rate /s | server | offered notif./s | delivered notif./s | p50 write→frame | p99 write→frame | p99 PUT (or PUBLISH) | server CPU µs/notif. | Redis CPU % | keeps up | behind at drain cap | lost · dup · misrouted · bad |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const row of rows(file.runs)) {
     const r = row.runs;
     const kept = r.filter((x) => x.keepsUp).length;
     lines.push(
-      `| ${row.workload} | ${row.rate} | ${row.target} | ${fmt(spread(r.map((x) => x.offeredPerSec)))} | ${fmt(spread(r.map((x) => x.notificationsPerSec)))} | ${fmt(spread(r.map((x) => x.p50Ms)), ' ms')} | ${fmt(spread(r.map((x) => x.p99Ms)), ' ms')} | ${fmt(spread(r.map((x) => x.writeP99Ms)), ' ms')} | ${fmt(spread(r.map((x) => x.cpuUsPerNotification)))} | ${fmt(spread(r.map((x) => x.redisCpuPercent)))} | ${kept}/${r.length} | ${sum(r, (x) => x.missing)} · ${sum(r, (x) => x.duplicates)} · ${sum(r, (x) => x.misrouted)} · ${sum(r, (x) => x.bad + x.gaps)} |`,
+      `| ${row.workload} | ${row.rate} | ${row.target} | ${fmt(spread(r.map((x) => x.offeredPerSec)))} | ${fmt(spread(r.map((x) => x.notificationsPerSec)))} | ${fmt(spread(r.map((x) => x.p50Ms)), ' ms')} | ${fmt(spread(r.map((x) => x.p99Ms)), ' ms')} | ${fmt(spread(r.map((x) => x.writeP99Ms)), ' ms')} | ${fmt(spread(r.map((x) => x.cpuUsPerNotification)))} | ${fmt(spread(r.map((x) => x.redisCpuPercent)))} | ${kept}/${r.length} | ${sum(r, (x) => (x.drainEnd === 'cap' ? x.missing : 0))} | ${sum(r, (x) => (x.drainEnd === 'cap' ? 0 : x.missing))} · ${sum(r, (x) => x.duplicates)} · ${sum(r, (x) => x.misrouted)} · ${sum(r, (x) => x.bad + x.gaps)} |`,
     );
   }
   if (file.memory.length) {
