@@ -13,7 +13,7 @@ import { Clients } from './ws/clients.js';
 import { Histogram } from './ws/histogram.js';
 import { nowMs } from './ws/patient.js';
 import { cpuMs, redisCpuMs, rssBytes } from './ws/proc.js';
-import { startBaseline, startBenchRedis, startGateway, startUpstream, type BenchRedis, type Proc } from './ws/processes.js';
+import { killAll, startBaseline, startBenchRedis, startGateway, startUpstream, type BenchRedis, type Proc } from './ws/processes.js';
 import type { Binding } from './ws/protocol.js';
 import { activeSubscriptions, baselineBindings, createPatients, gatewayBindings, subscriptionsAtUpstream, subscriptionsViaGateway } from './ws/register.js';
 import { markdown, type BenchFile, type MemoryResult, type RunResult, type Target } from './ws/results.js';
@@ -143,7 +143,7 @@ async function startStack(w: Workload | undefined, clients: Clients): Promise<St
       send: (run) => (w.kind === 'published' ? publishSender(redis.client, channelOf('gateway'), run) : putSender(gw.base, run)),
       restart: async () => {
         await gw.proc.stop();
-        const again = await startGateway(gatewayOpts);
+        const again = await startGateway(gatewayOpts, gateway.port);
         Object.assign(gw, { proc: again.proc, base: again.base, origin: origin(again.base), wsUrl: again.wsUrl });
         await waitForRegistry(gw.origin, w.registered);
         // Same Redis and TOKEN_SECRET: the tokens already issued bind on the new process.
@@ -359,6 +359,12 @@ async function idleMemory(clients: Clients): Promise<void> {
 }
 
 const clients = new Clients(opts.clients);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    killAll();
+    process.exit(130);
+  });
+}
 const outFile = flags.out ?? `bench/results/ws-${file.date.replace(/[:.]/g, '-')}.json`;
 let failed = false;
 try {

@@ -84,7 +84,14 @@ function open(wsUrl: string, binding: Binding, target: string): Promise<Sock> {
     ws.on('open', () => ws.send(`bind-with-token ${binding.token}`));
     ws.on('message', (data, isBinary) => {
       if (isBinary) return fail('bad', 'a binary frame');
-      onFrame(sock, data.toString());
+      const text = data.toString();
+      // A refused bind is answered with an OperationOutcome: fail now rather than at the timeout.
+      if (!sock.bound && text.includes('"resourceType":"OperationOutcome"')) {
+        clearTimeout(timer);
+        ws.terminate();
+        return reject(new Error(`${binding.subscription}: bind refused: ${text.slice(0, 300)}`));
+      }
+      onFrame(sock, text);
       if (sock.bound) {
         clearTimeout(timer);
         resolve(sock);
@@ -94,8 +101,11 @@ function open(wsUrl: string, binding: Binding, target: string): Promise<Sock> {
       clearTimeout(timer);
       reject(err);
     });
-    ws.on('close', () => {
-      if (sock.bound && sockets.get(sock.target)?.includes(sock)) stats.closed++;
+    ws.on('close', (code, reason) => {
+      if (!sock.bound) {
+        clearTimeout(timer);
+        reject(new Error(`${binding.subscription}: closed before its handshake (${code} ${reason.toString()})`));
+      } else if (sockets.get(sock.target)?.includes(sock)) stats.closed++;
     });
   });
 }
@@ -173,3 +183,6 @@ process.on('message', (raw) => {
       return;
   }
 });
+
+// The orchestrator went away (finished, or interrupted): nothing is left to report to.
+process.on('disconnect', () => process.exit(0));

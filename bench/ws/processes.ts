@@ -8,6 +8,12 @@ import { Redis } from 'ioredis';
 import { freePort, startRedis, type TestRedis } from '../../test/support/redis.js';
 
 const TAIL_LINES = 30;
+/** Every process started and not yet exited, so an interrupted benchmark leaves none behind. */
+const live = new Set<ChildProcess>();
+
+export function killAll(): void {
+  for (const child of live) child.kill('SIGKILL');
+}
 
 export class Proc {
   readonly child: ChildProcess;
@@ -20,6 +26,8 @@ export class Proc {
     env: Record<string, string>,
   ) {
     this.child = spawn(process.execPath, ['--import', 'tsx', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    live.add(this.child);
+    this.child.once('exit', () => live.delete(this.child));
     let partial = '';
     const onData = (chunk: Buffer) => {
       const lines = (partial + chunk.toString()).split('\n');
@@ -114,8 +122,9 @@ export interface GatewayOptions {
   extraEnv: Record<string, string>;
 }
 
-export async function startGateway(opts: GatewayOptions): Promise<{ proc: Proc; base: string; wsUrl: string; port: number }> {
-  const port = await freePort();
+/** `port`: a restart takes the old one, so PUBLIC_BASE_URL (the tokens' issuer) stays the same. */
+export async function startGateway(opts: GatewayOptions, port?: number): Promise<{ proc: Proc; base: string; wsUrl: string; port: number }> {
+  port ??= await freePort();
   const base = `http://127.0.0.1:${port}/fhir`;
   const proc = new Proc('gateway', ['src/main.ts'], {
     CONFIG_FILE: '',
