@@ -1,5 +1,6 @@
 import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { parseAllowList } from './fhir/endpoint-rule.js';
 
 export type FhirVersion = 'R4' | 'R4B' | 'R5';
 
@@ -49,7 +50,25 @@ export interface Config {
   fhirBasePath: string;
   fhirVersion?: FhirVersion;
   redis?: RedisConfig;
-  eventsChannel: string;
+  /**
+   * The exact pub/sub channel producers PUBLISH to. Unset: `fhir:resource-changes` with the default
+   * key prefix, `<prefix>fhir:resource-changes` with another, so deployments sharing a Redis stay apart.
+   */
+  eventsChannel?: string;
+  /** The durable input (a Redis stream, or in-process on memory); unset: the channel only. */
+  eventsStream?: string;
+  /** The stream's consumer group; unset: `<keyPrefix>gateway`, one per deployment. */
+  eventsStreamGroup?: string;
+  /** Stream trimming: about this many newest entries (XADD MAXLEN ~)... */
+  eventsStreamMaxLen: number;
+  /** ...and none older than this (XTRIM MINID ~, every minute). */
+  eventsStreamMaxAgeMs: number;
+  /** An entry pending this long on a replica that stopped is taken over by another. */
+  eventsStreamReclaimMs: number;
+  /** How often the upstream's _history is read for changes no producer reported; 0: never. */
+  catchupIntervalMs: number;
+  /** A Redis command not answered within this fails, and callers answer 503. */
+  redisCommandTimeoutMs: number;
   /** HS256 signs binding tokens with tokenSecret; RS256/ES256 with the key files. */
   tokenAlgorithm: TokenAlgorithm;
   tokenSecret?: string;
@@ -65,6 +84,18 @@ export interface Config {
   upstreamConnections: number;
   maxBodyBytes: number;
   shutdownTimeoutMs: number;
+  /** Rest-hook endpoints allowed beyond public https hosts: host names, `*.suffix`, addresses, CIDRs. */
+  resthookAllow: string[];
+  /** `auto`: pretty lines on a terminal (when pino-pretty is installed), JSON otherwise. */
+  logFormat: 'auto' | 'json' | 'pretty';
+  /** How often an info line sums up the last interval's activity. */
+  logSummaryIntervalMs: number;
+  /** Serve the browser console at /console; default on only with the embedded demo upstream. */
+  consoleEnabled: boolean;
+  /** upstream: a binding is sent only what its credential may read at the upstream; none: no check. */
+  deliveryAuthorization: 'upstream' | 'none';
+  /** A delivery access check not answered within this counts as failed (the resource is withheld). */
+  deliveryAuthorizationTimeoutMs: number;
 }
 
 /** A bad configuration value: the message is one line naming the key and what is wrong. */
@@ -86,6 +117,12 @@ const int = (min: number, max: number): Parse<number> => (raw, key) => {
   return Number.isInteger(n) && n >= min && n <= max ? n : fail(key, `must be an integer from ${min} to ${max}`, raw);
 };
 
+/** A period in milliseconds, or 0 for never. */
+const periodOrOff = (min: number, max: number): Parse<number> => (raw, key) => {
+  const n = int(0, max)(raw, key);
+  return n === 0 || n >= min ? n : fail(key, `must be 0 (off) or from ${min} to ${max}`, raw);
+};
+
 const oneOf = <T extends string>(...values: T[]): Parse<T> => (raw, key) =>
   values.includes(raw as T) ? (raw as T) : fail(key, `must be one of ${values.join(', ')}`, raw);
 
@@ -102,6 +139,9 @@ const url = (...protocols: string[]): Parse<string> => (raw, key) => {
   return s.replace(/\/+$/, '');
 };
 
+const bool: Parse<boolean> = (raw, key) =>
+  typeof raw === 'boolean' ? raw : raw === 'true' || raw === '1' ? true : raw === 'false' || raw === '0' ? false : fail(key, 'must be true or false', raw);
+
 const basePath: Parse<string> = (raw, key) => {
   const s = str(raw, key);
   if (!/^\/[A-Za-z0-9._~\-/]*$/.test(s) || s.includes('//')) fail(key, 'must be a path such as /fhir', raw);
@@ -112,6 +152,17 @@ const basePath: Parse<string> = (raw, key) => {
 const urlList: Parse<string[]> = (raw, key) => {
   const items = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(',').map((s) => s.trim()).filter(Boolean) : fail(key, 'must be a list of URLs', raw);
   return items.map((item, i) => url('http:', 'https:')(item, `${key}[${i}]`));
+};
+
+const allowList: Parse<string[]> = (raw, key) => {
+  const items = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(',') : fail(key, 'must be a comma-separated list (or, in the file, an array) of host names or CIDR ranges', raw);
+  const entries = items.map((item, i) => (typeof item === 'string' ? item.trim() : fail(`${key}[${i}]`, 'must be a string', item))).filter(Boolean);
+  try {
+    parseAllowList(entries);
+  } catch (err) {
+    fail(key, (err as Error).message, raw);
+  }
+  return entries;
 };
 
 const nodes: Parse<RedisNode[]> = (raw, key) => {
@@ -133,9 +184,12 @@ function objectOf(raw: unknown, key: string, allowed: string[]): Source {
   return raw as Source;
 }
 
+/** Every key and internal channel lives under it; deployments sharing one Redis set their own. */
+export const DEFAULT_KEY_PREFIX = 'fsg:';
+
 function redisFromFile(raw: unknown): RedisConfig {
   const o = objectOf(raw, 'redis', ['url', 'sentinel', 'cluster', 'keyPrefix']);
-  const out: RedisConfig = { keyPrefix: o.keyPrefix === undefined ? 'fsg:' : str(o.keyPrefix, 'redis.keyPrefix') };
+  const out: RedisConfig = { keyPrefix: o.keyPrefix === undefined ? DEFAULT_KEY_PREFIX : str(o.keyPrefix, 'redis.keyPrefix') };
   if (o.url !== undefined) out.url = url('redis:', 'rediss:')(o.url, 'redis.url');
   if (o.sentinel !== undefined) {
     const s = objectOf(o.sentinel, 'redis.sentinel', ['sentinels', 'name', 'password', 'sentinelPassword', 'tls']);
@@ -185,6 +239,13 @@ const KEYS = {
   fhirBasePath: { env: 'FHIR_BASE_PATH', parse: basePath },
   fhirVersion: { env: 'FHIR_VERSION', parse: oneOf<FhirVersion>('R4', 'R4B', 'R5') },
   eventsChannel: { env: 'EVENTS_CHANNEL', parse: str },
+  eventsStream: { env: 'EVENTS_STREAM', parse: str },
+  eventsStreamGroup: { env: 'EVENTS_STREAM_GROUP', parse: str },
+  eventsStreamMaxLen: { env: 'EVENTS_STREAM_MAX_LEN', parse: int(1000, 100_000_000) },
+  eventsStreamMaxAgeMs: { env: 'EVENTS_STREAM_MAX_AGE_MS', parse: int(60_000, 365 * 86_400_000) },
+  eventsStreamReclaimMs: { env: 'EVENTS_STREAM_RECLAIM_MS', parse: int(1000, 3_600_000) },
+  catchupIntervalMs: { env: 'CATCHUP_INTERVAL_MS', parse: periodOrOff(1000, 86_400_000) },
+  redisCommandTimeoutMs: { env: 'REDIS_COMMAND_TIMEOUT_MS', parse: int(100, 60_000) },
   tokenSecret: { env: 'TOKEN_SECRET', parse: str },
   tokenAlgorithm: { env: 'TOKEN_ALGORITHM', parse: oneOf<TokenAlgorithm>('HS256', 'RS256', 'ES256') },
   tokenPrivateKeyFile: { env: 'TOKEN_PRIVATE_KEY_FILE', parse: str },
@@ -195,6 +256,12 @@ const KEYS = {
   upstreamConnections: { env: 'UPSTREAM_CONNECTIONS', parse: int(1, 10_000) },
   maxBodyBytes: { env: 'MAX_BODY_BYTES', parse: int(1024, 2 ** 31 - 1) },
   shutdownTimeoutMs: { env: 'SHUTDOWN_TIMEOUT_MS', parse: int(0, 600_000) },
+  resthookAllow: { env: 'RESTHOOK_ALLOW', parse: allowList },
+  consoleEnabled: { env: 'CONSOLE_ENABLED', parse: bool },
+  logFormat: { env: 'LOG_FORMAT', parse: oneOf('auto', 'json', 'pretty') },
+  logSummaryIntervalMs: { env: 'LOG_SUMMARY_INTERVAL_MS', parse: int(1000, 86_400_000) },
+  deliveryAuthorization: { env: 'DELIVERY_AUTHORIZATION', parse: oneOf('upstream', 'none') },
+  deliveryAuthorizationTimeoutMs: { env: 'DELIVERY_AUTHORIZATION_TIMEOUT_MS', parse: int(100, 600_000) },
 } satisfies Record<string, Key<unknown>>;
 
 type ScalarKey = keyof typeof KEYS;
@@ -216,7 +283,11 @@ const DEFAULTS = {
   wsMaxBadFrames: 5,
   abandonedSubscriptionMs: 24 * 3_600_000,
   eventLogMaxAgeMs: 24 * 3_600_000,
-  eventsChannel: 'fhir:resource-changes',
+  eventsStreamMaxLen: 100_000,
+  eventsStreamMaxAgeMs: 24 * 3_600_000,
+  eventsStreamReclaimMs: 30_000,
+  catchupIntervalMs: 60_000,
+  redisCommandTimeoutMs: 800,
   tokenAlgorithm: 'HS256',
   tokenLifetimeSeconds: 3600,
   logLevel: 'info',
@@ -224,6 +295,11 @@ const DEFAULTS = {
   upstreamConnections: 64,
   maxBodyBytes: 32 * 1024 * 1024,
   shutdownTimeoutMs: 10_000,
+  resthookAllow: [] as string[],
+  logFormat: 'auto',
+  logSummaryIntervalMs: 60_000,
+  deliveryAuthorization: 'upstream',
+  deliveryAuthorizationTimeoutMs: 5000,
 };
 
 function readFile(path: string, explicit: boolean): Source {
@@ -265,13 +341,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
 
   let redis = file.redis === undefined || file.redis === null ? undefined : redisFromFile(file.redis);
-  if (env.REDIS_URL) redis = { keyPrefix: redis?.keyPrefix ?? 'fsg:', url: url('redis:', 'rediss:')(env.REDIS_URL, 'REDIS_URL') };
+  if (env.REDIS_URL) redis = { keyPrefix: redis?.keyPrefix ?? DEFAULT_KEY_PREFIX, url: url('redis:', 'rediss:')(env.REDIS_URL, 'REDIS_URL') };
   if (redis && env.REDIS_KEY_PREFIX) redis.keyPrefix = str(env.REDIS_KEY_PREFIX, 'REDIS_KEY_PREFIX');
   redisPasswords(redis, env);
   if (redis && !redis.url && !redis.sentinel && !redis.cluster) redis = undefined;
 
   const config = values as unknown as Config;
   config.redis = redis;
+  config.consoleEnabled ??= config.fhirUpstreamUrl === undefined;
   tokenKeys(config, label);
   return config;
 }

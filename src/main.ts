@@ -11,7 +11,7 @@ async function main(): Promise<void> {
     process.stderr.write(`fhir-subscription-gateway: configuration error: ${err.message}\n`);
     process.exit(1);
   }
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, { format: config.logFormat });
 
   let demo: { url: string; close(): Promise<void> } | undefined;
   if (!config.fhirUpstreamUrl) {
@@ -23,7 +23,7 @@ async function main(): Promise<void> {
       'FHIR_UPSTREAM_URL is not set: started the DEMO upstream, an in-memory FHIR server whose data is lost on exit. For development only, never for production: set FHIR_UPSTREAM_URL to your FHIR server.',
     );
   }
-  const gateway = await startGateway({ ...config, fhirUpstreamUrl: config.fhirUpstreamUrl ?? demo?.url ?? "" }, logger);
+  const gateway = await startGateway({ ...config, fhirUpstreamUrl: config.fhirUpstreamUrl ?? demo?.url ?? "", demo: demo !== undefined }, logger);
 
   let stopping = false;
   const stop = (signal: string) => {

@@ -1,16 +1,22 @@
 import uWS, { type TemplatedApp, type WebSocket } from 'uWebSockets.js';
+import type { Credential } from '../access/credentials.js';
+import { focusOf, withholdUnreadable, type DeliveryAccess, type DeliveryPath } from '../access/delivery-access.js';
 import type { Engine, Unsubscribe } from '../engine/engine.js';
-import { DELIVERY_CHANNEL, eventBodyKey, type DeliveredEvent, type DeliveryMessage, type LoggedEvent } from '../events/delivery.js';
+import { EVENT_STORE_UNAVAILABLE, isEngineUnavailable } from '../engine/unavailable.js';
+import type { Epoch, EventLog, EventRecord } from '../eventlog/index.js';
+import { DELIVERY_CHANNEL, type DeliveredEvent, type DeliveryMessage } from '../events/delivery.js';
+import { eventsLostCoding } from '../fhir/events-lost.js';
 import { outcome } from '../fhir/operation-outcome.js';
 import { renderNotification, type NotificationEventInput } from '../fhir/notification.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import { eventCounterKey, eventLogKey } from '../subscriptions/keys.js';
 import type { ActiveSubscription, RegistryChange, SubscriptionRegistry } from '../subscriptions/registry.js';
 import type { UrlRewriter } from '../upstream/rewrite.js';
+import { AccessGate, type Verdicts } from './access-gate.js';
 import { parseFrame, type Dialect } from './frames.js';
 import { TimerWheel } from './timer-wheel.js';
 import { TokenRejected, type BindingTokens } from './tokens.js';
+import { REPLICA } from '../log.js';
 
 export interface WebSocketLimits {
   /** Largest inbound frame, bytes. */
@@ -27,6 +33,8 @@ export interface WebSocketLimits {
 
 export interface WebSocketChannelOptions {
   engine: Engine;
+  /** Counts for handshakes and heartbeats, replay on bind, and news of lost events. */
+  eventLog: EventLog;
   registry: SubscriptionRegistry;
   tokens: BindingTokens;
   metrics: Metrics;
@@ -34,6 +42,8 @@ export interface WebSocketChannelOptions {
   limits: WebSocketLimits;
   /** Tells the rest of the deployment, every intervalMs, which subscriptions are bound here. */
   presence?: { intervalMs: number; report: (ids: string[]) => Promise<void> };
+  /** DELIVERY_AUTHORIZATION=upstream: what each binding's credential may read decides what it is sent. */
+  access?: DeliveryAccess | undefined;
 }
 
 interface Binding {
@@ -43,6 +53,8 @@ interface Binding {
   lastSent: number;
   /** Live events that arrived while the log was being replayed, sent after it. */
   pending?: Array<{ event: DeliveredEvent; number: number }>;
+  /** The authority of the request that obtained the token (DELIVERY_AUTHORIZATION=upstream). */
+  credential?: Credential | undefined;
 }
 
 interface SocketState {
@@ -54,6 +66,10 @@ interface SocketState {
 }
 
 type Socket = WebSocket<SocketState>;
+
+function newBinding(jti: string): Binding {
+  return { jti, expiresAt: 0, lastSent: 0 } as Binding;
+}
 
 const REPLAY_LIMIT = 1000;
 
@@ -74,8 +90,11 @@ export class WebSocketChannel {
   // Known once the gateway listens (the public URL may depend on the port); no socket exists before.
   private publicBaseUrl = '';
   private rewriter!: UrlRewriter;
+  private readonly gate: AccessGate | undefined;
 
-  constructor(private readonly opts: WebSocketChannelOptions) {}
+  constructor(private readonly opts: WebSocketChannelOptions) {
+    this.gate = opts.access && new AccessGate(opts.access.visibility, opts.logger);
+  }
 
   ready(publicBaseUrl: string, rewriter: UrlRewriter): void {
     this.publicBaseUrl = publicBaseUrl;
@@ -91,6 +110,7 @@ export class WebSocketChannel {
   async start(): Promise<void> {
     this.unsubscribe = await this.opts.engine.subscribe(DELIVERY_CHANNEL, (message) => this.deliver(message));
     this.opts.registry.onChange((change) => this.onRegistryChange(change));
+    this.opts.eventLog.onEpochChange((_previous, next) => this.onEventsLost(next));
     this.opts.metrics.track('fsg_websocket_connections', 'Open notification sockets on this replica', () => this.sockets.size);
     const presence = this.opts.presence;
     if (presence) {
@@ -137,7 +157,14 @@ export class WebSocketChannel {
       },
       message: (ws, message, isBinary) => {
         const text = isBinary ? '' : Buffer.from(message).toString('utf8');
-        void this.receive(ws, text, isBinary).catch((err: unknown) => this.opts.logger.error({ err }, 'websocket message handling failed'));
+        void this.receive(ws, text, isBinary).catch((err: unknown) => {
+          // The client can retry a bind once the event store is back: say so instead of staying silent.
+          if (isEngineUnavailable(err)) {
+            if (!this.state(ws).closed) this.sendOutcome(ws, 'transient', EVENT_STORE_UNAVAILABLE);
+            return;
+          }
+          this.opts.logger.error({ err }, 'websocket message handling failed');
+        });
       },
       close: (ws) => {
         const state = this.state(ws);
@@ -176,6 +203,12 @@ export class WebSocketChannel {
     const state = this.state(ws);
     const claims = await this.verify(ws, token);
     if (!claims || state.closed) return;
+    const credential = this.opts.access && (await this.opts.access.credentials.load(claims.jti));
+    if (state.closed) return;
+    if (this.opts.access && !credential) {
+      this.badFrame(ws, 'The binding token carries no delivery credential any more (it expired, or the FHIR server stopped accepting it); request a new one with $get-ws-binding-token', 'login');
+      return;
+    }
     const fresh = claims.subscriptions.filter((id) => !state.bindings.has(id)).length;
     if (state.bindings.size + fresh > this.opts.limits.maxBindingsPerSocket) {
       this.badFrame(ws, `a socket may bind at most ${this.opts.limits.maxBindingsPerSocket} subscriptions`);
@@ -189,9 +222,10 @@ export class WebSocketChannel {
       }
       const existing = state.bindings.get(id);
       // Binding a fresh token for a bound subscription renews it in place: no gap, no repeat.
-      const binding: Binding = existing ?? { jti: claims.jti, expiresAt: 0, lastSent: 0 };
+      const binding: Binding = existing ?? newBinding(claims.jti);
       binding.jti = claims.jti;
       binding.expiresAt = claims.expiresAt.getTime();
+      binding.credential = credential;
       if (!existing) {
         void this.opts.presence?.report([id]).catch(() => undefined);
         state.bindings.set(id, binding);
@@ -201,76 +235,222 @@ export class WebSocketChannel {
         this.opts.metrics.websocketBinds.inc();
       }
       this.wheel.schedule(`exp:${state.id}:${id}`, binding.expiresAt, () => this.expire(ws, id, binding));
-      const total = await this.opts.engine.getCounter(eventCounterKey(id));
+      const { count: total, lostBefore } = await this.opts.eventLog.position(id);
       if (state.closed) return;
       if (!existing) binding.lastSent = eventsSince === undefined ? total : Math.min(total, Math.max(0, eventsSince - 1));
       this.send(ws, this.render(sub, state.dialect, 'handshake', total, []));
+      this.opts.logger.debug({ subscription: id, dialect: state.dialect, replica: REPLICA, socket: state.id, renewed: existing !== undefined, eventsSince, eventsSoFar: total }, 'subscription bound');
       this.scheduleHeartbeat(ws, sub);
+      if (!existing && eventsSince !== undefined && eventsSince > total + 1) {
+        this.sendOutcome(ws, 'invalid', `events-since ${eventsSince} is beyond the last event of Subscription/${id} (${total}); bound from the next event, ${total + 1}`, id);
+        continue;
+      }
+      if (!existing && eventsSince !== undefined && lostBefore !== undefined && Math.max(1, eventsSince) < lostBefore) this.sendEventsLost(ws, id, lostBefore);
       if (!existing && eventsSince !== undefined) await this.replay(ws, sub, binding, eventsSince);
     }
   }
 
-  /** Sends logged events from `since` before any live one, in maxCount batches. */
+  /** Sends logged events from `since` (0: the first kept) before any live one, in maxCount batches. */
   private async replay(ws: Socket, sub: ActiveSubscription, binding: Binding, since: number): Promise<void> {
-    const { engine } = this.opts;
     binding.pending = [];
+    let read = false;
     try {
-      const bounds = await engine.logBounds(eventLogKey(sub.id));
-      const total = await engine.getCounter(eventCounterKey(sub.id));
-      if (since <= total && (!bounds || since < bounds.first)) {
-        this.sendOutcome(ws, 'not-found', `Events from ${since} of Subscription/${sub.id} are no longer kept${bounds ? `; replaying from ${bounds.first}` : ''}`, sub.id, 'warning');
+      const page = await this.opts.eventLog.read(sub.id, Math.max(1, since), Infinity, REPLAY_LIMIT);
+      if (since >= 1 && since <= page.count && (page.firstKept === null || since < page.firstKept)) {
+        this.sendOutcome(ws, 'not-found', `Events from ${since} of Subscription/${sub.id} are no longer kept${page.firstKept !== null ? `; replaying from ${page.firstKept}` : ''}`, sub.id, 'warning');
       }
-      const entries = await engine.logRange(eventLogKey(sub.id), Math.max(since, bounds?.first ?? since), Infinity, REPLAY_LIMIT);
-      const events: NotificationEventInput[] = [];
-      for (const entry of entries) {
-        const logged = JSON.parse(entry.data) as LoggedEvent;
-        const body = await engine.get(eventBodyKey(logged.e));
-        const resource = body ? (JSON.parse(body) as DeliveredEvent).resource : undefined;
-        events.push({ eventNumber: entry.seq, timestamp: logged.t, focusReference: logged.r, interaction: logged.i, versionId: logged.v, resourceJson: resource ? this.rewriter.text(JSON.stringify(resource)) : undefined });
-      }
+      const events = page.events.map((e) => this.notificationEvent(e));
+      if (!(await this.withhold(ws, sub, binding, events, 'replay'))) return;
       this.sendEvents(ws, sub, binding, events);
+      read = true;
     } finally {
-      const pending = binding.pending ?? [];
-      binding.pending = undefined;
-      for (const p of pending) this.sendLive(ws, sub, binding, p.event, p.number, undefined);
+      // After a failed read, what arrived is sent as it is: reading again at once would spin while Redis is away.
+      await this.drainPending(ws, sub, binding, read);
     }
+  }
+
+  private notificationEvent(e: EventRecord): NotificationEventInput {
+    const resourceJson = e.resource ? this.rewriter.text(JSON.stringify(e.resource)) : undefined;
+    return { eventNumber: e.number, timestamp: e.timestamp, focusReference: e.reference, interaction: e.interaction, versionId: e.versionId, resourceJson };
+  }
+
+  /** The engine lost its numbering state: every bound subscription may have missed events. */
+  private onEventsLost(epoch: Epoch): void {
+    for (const [id, sockets] of this.bySubscription) {
+      for (const ws of sockets) {
+        const binding = this.state(ws).bindings.get(id);
+        // Numbering continues above the floor: the jump is not a gap to wait for.
+        if (binding) binding.lastSent = Math.max(binding.lastSent, epoch.floor);
+        this.sendEventsLost(ws, id, epoch.floor + 1);
+      }
+    }
+  }
+
+  private sendEventsLost(ws: Socket, id: string, lostBefore: number): void {
+    if (this.state(ws).closed) return;
+    const oo = outcome('incomplete', `Events of Subscription/${id} may have been lost (the gateway's event store lost its state); fetch the current state of what you follow from the server. Numbering continues from ${lostBefore}`, {
+      expression: [`Subscription/${id}`],
+      details: { coding: [eventsLostCoding(lostBefore)] },
+    });
+    this.send(ws, JSON.stringify(oo));
+  }
+
+  /** Live events that arrived during the replay, checked and sent after it, in order. */
+  /**
+   * Sends the live messages that queued during a replay, lowest number first. With fillGaps, a gap
+   * still open (a number published after the log was read) sends the log from it again.
+   */
+  private async drainPending(ws: Socket, sub: ActiveSubscription, binding: Binding, fillGaps = false): Promise<void> {
+    let refill: Array<{ event: DeliveredEvent; number: number }> | undefined;
+    try {
+      while (binding.pending?.length && this.state(ws).bindings.get(sub.id) === binding) {
+        let batch = binding.pending.splice(0).sort((a, b) => a.number - b.number);
+        let expected = binding.lastSent;
+        const gap = batch.findIndex((p) => p.number > expected + 1 || ((expected = Math.max(expected, p.number)), false));
+        if (fillGaps && gap >= 0) {
+          refill = [...batch.slice(gap), ...binding.pending.splice(0)];
+          batch = batch.slice(0, gap);
+        }
+        const events = batch.map((p) => this.eventInput(p.event, p.number));
+        if (!(await this.withhold(ws, sub, binding, events, 'live'))) return;
+        batch.forEach((p, i) => this.sendLive(ws, sub, binding, p.event, p.number, undefined, undefined, events[i]!.withheld === true));
+        if (refill) break;
+      }
+    } finally {
+      // What arrived while the last batch was being checked goes with the refill.
+      if (refill && binding.pending?.length) refill.push(...binding.pending.splice(0));
+      binding.pending = undefined;
+    }
+    if (refill && !this.state(ws).closed && this.state(ws).bindings.get(sub.id) === binding) this.fillGap(ws, sub, binding, ...refill);
+  }
+
+  /**
+   * Marks what the binding may not read (DELIVERY_AUTHORIZATION=upstream). False when the upstream
+   * no longer accepts its credential: the binding has then been ended.
+   */
+  private async withhold(ws: Socket, sub: ActiveSubscription, binding: Binding, events: NotificationEventInput[], path: DeliveryPath): Promise<boolean> {
+    const access = this.opts.access;
+    if (!access || !binding.credential) return true;
+    const { unauthorized } = await withholdUnreadable(access, binding.credential, sub.content, events, path);
+    if (unauthorized) this.credentialRefused(ws, sub.id, binding);
+    return !unauthorized;
+  }
+
+  private credentialRefused(ws: Socket, id: string, binding: Binding): void {
+    if (this.state(ws).bindings.get(id) !== binding) return;
+    this.sendOutcome(ws, 'login', `The FHIR server no longer accepts the credential Subscription/${id} was bound with; its binding has ended. Request a new token with $get-ws-binding-token and bind it (with events-since to catch up)`, id);
+    this.unbindLocal(ws, id);
+    void this.opts.access?.credentials.forget(binding.jti).catch((err: unknown) => this.opts.logger.warn({ err }, 'could not forget a refused delivery credential'));
+  }
+
+  private eventInput(event: DeliveredEvent, number: number, resourceJson?: string): NotificationEventInput {
+    const json = resourceJson ?? (event.resource ? this.rewriter.text(JSON.stringify(event.resource)) : undefined);
+    return { eventNumber: number, timestamp: event.timestamp, focusReference: event.reference, interaction: event.interaction, versionId: event.versionId, resourceJson: json };
   }
 
   private deliver(message: string): void {
     const msg = JSON.parse(message) as DeliveryMessage;
-    let resourceJson: string | undefined;
+    const json: { text?: string | undefined } = {};
     for (const [id, number] of msg.matches) {
+      this.opts.eventLog.seen(number);
       const sockets = this.bySubscription.get(id);
       if (!sockets?.size) continue;
       const sub = this.opts.registry.get(id);
-      if (!sub) continue;
-      // Serialised once per event, rendered once per subscription and dialect, sent to every socket.
-      resourceJson ??= msg.event.resource ? this.rewriter.text(JSON.stringify(msg.event.resource)) : undefined;
-      const rendered = new Map<Dialect, string>();
-      for (const ws of sockets) {
-        const binding = this.state(ws).bindings.get(id);
-        if (!binding) continue;
-        if (binding.pending) {
-          binding.pending.push({ event: msg.event, number });
-          continue;
-        }
-        this.sendLive(ws, sub, binding, msg.event, number, rendered, resourceJson);
+      if (!sub) {
+        this.opts.logger.debug({ subscription: id, eventNumber: number, event: msg.event.eventId }, 'notification dropped: the subscription is no longer active on this replica');
+        continue;
       }
+      if (!this.gate) {
+        this.fanOut(id, msg, number, undefined, json);
+        continue;
+      }
+      // One access check per distinct credential (not per socket) before anything is rendered.
+      const refs = sub.content === 'empty' ? [] : [focusOf(msg.event)];
+      this.gate.run(id, this.credentialsOf(sockets, id), refs, (verdicts) => this.fanOut(id, msg, number, verdicts, json));
     }
   }
 
-  private sendLive(ws: Socket, sub: ActiveSubscription, binding: Binding, event: DeliveredEvent, number: number, cache: Map<Dialect, string> | undefined, resourceJson?: string): void {
-    if (number <= binding.lastSent) return;
-    const dialect = this.state(ws).dialect;
-    let text = cache?.get(dialect);
-    if (!text) {
-      const json = resourceJson ?? (event.resource ? this.rewriter.text(JSON.stringify(event.resource)) : undefined);
-      text = this.render(sub, dialect, 'event-notification', number, [{ eventNumber: number, timestamp: event.timestamp, focusReference: event.reference, interaction: event.interaction, versionId: event.versionId, resourceJson: json }]);
-      cache?.set(dialect, text);
+  private fillGap(ws: Socket, sub: ActiveSubscription, binding: Binding, ...live: Array<{ event: DeliveredEvent; number: number }>): void {
+    // replay() sets binding.pending before its first await, so `live` and later messages queue behind it.
+    const replaying = this.replay(ws, sub, binding, binding.lastSent + 1);
+    binding.pending?.push(...live);
+    replaying.catch((err: unknown) => this.opts.logger.warn({ err, subscription: sub.id }, 'could not read the event log to fill a gap; sending what arrived'));
+  }
+
+  private *credentialsOf(sockets: Iterable<Socket>, id: string): Generator<Credential> {
+    for (const ws of sockets) {
+      const credential = this.state(ws).bindings.get(id)?.credential;
+      if (credential) yield credential;
     }
-    binding.lastSent = number;
+  }
+
+  /** Sends one event to the subscription's local sockets; with verdicts, what each binding may see. */
+  private fanOut(id: string, msg: DeliveryMessage, number: number, verdicts: Verdicts | undefined, json: { text?: string | undefined }): void {
+    const { event } = msg;
+    const sockets = this.bySubscription.get(id);
+    const sub = this.opts.registry.get(id);
+    if (!sockets?.size || !sub) return;
+    // Serialised once per event, rendered once per subscription, dialect and variant (the empty
+    // variant only when some binding needs it), sent to every socket.
+    json.text ??= event.resource ? this.rewriter.text(JSON.stringify(event.resource)) : undefined;
+    const rendered = new Map<string, string>();
+    // Ending a binding below deletes from the set; a Set iterator stays valid through deletes.
+    for (const ws of sockets) {
+      const binding = this.state(ws).bindings.get(id);
+      if (!binding) continue;
+      if (binding.pending) {
+        binding.pending.push({ event, number });
+        continue;
+      }
+      if (number > binding.lastSent + 1) {
+        // A gap: the numbers before this one went out from another replica and are still on their
+        // way, or their message was lost (a subscriber reconnecting). The log has them: send from
+        // there first, then this one, so a client sees every number once and in order.
+        this.fillGap(ws, sub, binding, { event, number });
+        continue;
+      }
+      let withheld = false;
+      if (verdicts) {
+        const verdict = binding.credential && verdicts.get(binding.credential.id);
+        if (verdict?.unauthorized) {
+          this.credentialRefused(ws, id, binding);
+          continue;
+        }
+        // A binding renewed with another credential while the check ran is not in the verdicts: withheld.
+        withheld = !verdict?.visible.has(event.reference);
+        if (withheld && number > binding.lastSent) this.opts.metrics.notificationsWithheld.inc({ path: 'live' });
+      }
+      const before = binding.lastSent;
+      this.sendLive(ws, sub, binding, event, number, rendered, json.text, withheld);
+      if (binding.lastSent > before && msg.receivedAt !== undefined) this.opts.metrics.observeEventToFrame(msg.receivedAt);
+    }
+  }
+
+  private sendLive(ws: Socket, sub: ActiveSubscription, binding: Binding, event: DeliveredEvent, number: number, cache: Map<string, string> | undefined, resourceJson?: string, withheld = false): void {
+    // Gaps were filled from the log before we got here (fanOut), so a number is the next one or a
+    // repeat (a republished delivery, or one the replay already sent).
+    if (number > binding.lastSent) this.emitLive(ws, sub, binding, event, number, cache, resourceJson, withheld);
+    else {
+      this.opts.logger.debug({ subscription: sub.id, eventNumber: number, socket: this.state(ws).id }, 'notification not sent again: this binding already had it (from a replay)');
+    }
+  }
+
+  private emitLive(ws: Socket, sub: ActiveSubscription, binding: Binding, event: DeliveredEvent, number: number, cache: Map<string, string> | undefined, resourceJson?: string, withheld = false): void {
+    const state = this.state(ws);
+    const dialect = state.dialect;
+    const variant = withheld ? `${dialect}:withheld` : dialect;
+    let text = cache?.get(variant);
+    if (!text) {
+      const input = this.eventInput(event, number, resourceJson);
+      if (withheld) input.withheld = true;
+      text = this.render(sub, dialect, 'event-notification', number, [input]);
+      cache?.set(variant, text);
+    }
+    binding.lastSent = Math.max(binding.lastSent, number);
     this.send(ws, text);
     this.opts.metrics.notificationsSent.inc();
+    const fields = { subscription: sub.id, eventNumber: number, event: event.eventId, focus: event.reference, withheld, socket: state.id, bytes: text.length };
+    this.opts.logger.debug(fields, state.closed ? 'notification dropped: the socket closed (a slow consumer is closed; it replays on reconnect)' : 'notification sent');
   }
 
   private sendEvents(ws: Socket, sub: ActiveSubscription, binding: Binding, events: NotificationEventInput[]): void {
@@ -283,6 +463,7 @@ export class WebSocketChannel {
       this.send(ws, this.render(sub, this.state(ws).dialect, 'event-notification', last, batch));
       binding.lastSent = last;
       this.opts.metrics.notificationsSent.inc(batch.length);
+      this.opts.logger.debug({ subscription: sub.id, eventNumbers: `${batch[0]!.eventNumber}-${last}`, socket: this.state(ws).id }, 'replayed notification sent');
     }
   }
 
@@ -311,7 +492,7 @@ export class WebSocketChannel {
       if (state.closed || !state.bindings.has(sub.id)) return;
       const current = this.opts.registry.get(sub.id);
       if (!current) return;
-      void this.opts.engine.getCounter(eventCounterKey(sub.id)).then((total) => {
+      void this.opts.eventLog.position(sub.id).then(({ count: total }) => {
         if (state.closed || !state.bindings.has(sub.id)) return;
         this.send(ws, this.render(current, state.dialect, 'heartbeat', total, []));
         this.opts.metrics.heartbeatsSent.inc();
@@ -359,7 +540,7 @@ export class WebSocketChannel {
     }
   }
 
-  private badFrame(ws: Socket, reason: string, code: 'invalid' | 'security' | 'expired' = 'invalid'): void {
+  private badFrame(ws: Socket, reason: string, code: 'invalid' | 'security' | 'login' | 'expired' = 'invalid'): void {
     const state = this.state(ws);
     if (state.closed) return;
     this.sendOutcome(ws, code, reason);

@@ -41,11 +41,19 @@ export interface ProxyOptions {
   maxBodyBytes: number;
   metrics: Metrics;
   logger: Logger;
-  /** Called after a write the upstream accepted (2xx) has been answered. */
-  onWrite?: (write: SeenWrite) => void;
+  /**
+   * Called for a write the upstream accepted (2xx) once its answer has been read. When it returns
+   * a promise, the client's response does not complete (its last bytes are held) until it settles:
+   * the write's events are stored before the client can act on the answer.
+   */
+  onWrite?: (write: SeenWrite) => Promise<void> | undefined | void;
 }
 
-export type Proxy = (ex: Exchange) => void;
+/**
+ * `preread`: the request body, already read by a route that had to inspect it (transactions and
+ * batches); it is sent as it is, and the response still streams.
+ */
+export type Proxy = (ex: Exchange, preread?: Buffer) => void;
 
 const DECODERS: Record<string, () => NodeJS.ReadWriteStream> = { gzip: createGunzip, 'x-gzip': createGunzip, deflate: createInflate, br: createBrotliDecompress };
 
@@ -56,27 +64,27 @@ const DECODERS: Record<string, () => NodeJS.ReadWriteStream> = { gzip: createGun
 export function createProxy(opts: ProxyOptions): Proxy {
   const upstreamPath = new URL(opts.upstreamBase).pathname.replace(/\/+$/, '');
 
-  return function proxy(ex: Exchange): void {
+  return function proxy(ex: Exchange, preread?: Buffer): void {
     const declared = Number(ex.headers.get('content-length') ?? 0);
-    if (declared > opts.maxBodyBytes) {
+    if (preread === undefined && declared > opts.maxBodyBytes) {
       sendOutcome(ex, 413, 'too-costly', `Request body of ${declared} bytes is larger than the limit of ${opts.maxBodyBytes} bytes`, { closeConnection: true });
       return;
     }
-    const withBody = hasBody(ex);
-    const body = withBody ? bodyStream(ex, opts.maxBodyBytes) : undefined;
+    const streamed = preread === undefined && hasBody(ex) ? bodyStream(ex, opts.maxBodyBytes) : undefined;
     const relative = ex.path.slice(opts.basePath.length).replace(/^\/+|\/+$/g, '');
     const watched = opts.onWrite !== undefined && WRITES.has(ex.method);
     // Which entries of a transaction were deletes only the request says.
-    const requestTap = watched && relative === '' && body ? tapThrough(body) : undefined;
+    const requestTap = watched && relative === '' ? (preread ? kept(preread) : streamed ? tapThrough(streamed) : undefined) : undefined;
+    const body = preread !== undefined && preread.length > 0 ? preread : (requestTap?.stream ?? streamed);
     const path = upstreamPath + ex.path.slice(opts.basePath.length) + (ex.query ? `?${ex.query}` : '');
-    forward(ex, path, requestTap?.stream ?? body, watched ? { relative, requestTap } : undefined).catch((err: unknown) => {
+    forward(ex, path, body, watched ? { relative, requestTap } : undefined).catch((err: unknown) => {
       opts.logger.error({ err, reqId: ex.requestId }, 'proxy failed unexpectedly');
       if (!ex.responded) sendOutcome(ex, 500, 'exception', 'The gateway failed to forward the request');
       else if (!ex.aborted) ex.res.close();
     });
   };
 
-  async function forward(ex: Exchange, path: string, body: Readable | undefined, watch: { relative: string; requestTap?: Tap } | undefined): Promise<void> {
+  async function forward(ex: Exchange, path: string, body: Readable | Buffer | undefined, watch: { relative: string; requestTap?: Tap } | undefined): Promise<void> {
     const controller = new AbortController();
     ex.onAbort(() => controller.abort());
     const sendsBody = body !== undefined || ['POST', 'PUT', 'PATCH'].includes(ex.method);
@@ -91,8 +99,8 @@ export function createProxy(opts: ProxyOptions): Proxy {
         signal: controller.signal,
       });
     } catch (err) {
-      body?.destroy();
-      answerFailure(ex, err, body !== undefined);
+      release(body);
+      answerFailure(ex, err, body !== undefined && !Buffer.isBuffer(body));
       return;
     }
     if (ex.aborted) {
@@ -120,9 +128,9 @@ export function createProxy(opts: ProxyOptions): Proxy {
     const headers = clientResponseHeaders(upstream.headers, (v) => opts.rewriter.header(v), drop);
     const success = status >= 200 && status < 300;
     const responseTap = watch && success && !encoding ? tap(upstream.body) : undefined;
-    const seen = () => {
-      if (!watch || !success || ex.aborted) return;
-      opts.onWrite!({
+    const seen = (): Promise<void> | undefined | void => {
+      if (!watch || !success || ex.aborted) return undefined;
+      return opts.onWrite!({
         method: ex.method as SeenWrite['method'],
         path: watch.relative,
         query: ex.query,
@@ -138,6 +146,9 @@ export function createProxy(opts: ProxyOptions): Proxy {
     const noBody = ex.method === 'HEAD' || status === 204 || status === 304 || (status >= 100 && status < 200);
     if (noBody) {
       upstream.body.resume();
+      const held = seen();
+      if (held) await held;
+      if (ex.aborted) return;
       ex.res.cork(() => {
         writeHead(ex.res, status, headers, ex.requestId);
         // A HEAD answer still reports the length the GET would have had.
@@ -145,21 +156,20 @@ export function createProxy(opts: ProxyOptions): Proxy {
         else ex.res.endWithoutBody();
       });
       ex.finish(status);
-      seen();
       return;
     }
+    if (watch && success) source = holdEnd(source, seen);
     ex.res.cork(() => writeHead(ex.res, status, headers, ex.requestId));
     try {
       await streamBody(ex, source, size);
       ex.finish(ex.aborted ? ex.status : status);
-      seen();
     } catch (err) {
       const failure = classify(err);
       opts.metrics.upstreamErrors.inc({ kind: `body-${failure.kind}` });
       opts.logger.warn({ reqId: ex.requestId, failure }, 'upstream response body failed mid-stream; connection closed');
       ex.finish(status);
     }
-    body?.destroy();
+    release(body);
   }
 
   /** Before any response byte: answer with an OperationOutcome; an unread upload closes the connection. */
@@ -187,6 +197,10 @@ export function createProxy(opts: ProxyOptions): Proxy {
         return;
     }
   }
+}
+
+function release(body: Readable | Buffer | undefined): void {
+  if (body !== undefined && !Buffer.isBuffer(body)) body.destroy();
 }
 
 interface Tap {
@@ -217,6 +231,13 @@ function tap(stream: Readable): Tap {
   return k;
 }
 
+/** An upload read whole already: kept as it is, within the same bound. */
+function kept(body: Buffer): Tap & { stream?: undefined } {
+  const k = keeper();
+  k.keep(body);
+  return { text: k.text };
+}
+
 /** A copy of an upload on its way to undici, which starts reading it only later. */
 function tapThrough(stream: Readable): Tap & { stream: Readable } {
   const k = keeper();
@@ -228,6 +249,29 @@ function tapThrough(stream: Readable): Tap & { stream: Readable } {
   });
   pipeline(stream, through, () => {});
   return { stream: through, text: k.text };
+}
+
+/**
+ * Passes a body through but keeps its last chunk until `before` (called once the whole body has
+ * been read) settles, so the client's response cannot complete before it.
+ */
+function holdEnd(source: Readable, before: () => Promise<void> | undefined | void): Readable {
+  let last: Buffer | undefined;
+  const through = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      const previous = last;
+      last = chunk;
+      cb(null, previous);
+    },
+    flush(cb) {
+      const release = (): void => cb(null, last);
+      const held = before();
+      if (held) held.then(release, release);
+      else release();
+    },
+  });
+  pipeline(source, through, () => {});
+  return through;
 }
 
 function headerValue(v: string | string[] | undefined): string | undefined {

@@ -31,10 +31,24 @@ describe('config', () => {
     const c = loadConfig({ CONFIG_FILE: file({}) });
     expect(c.port).to.equal(8080);
     expect(c.fhirBasePath).to.equal('/fhir');
-    expect(c.eventsChannel).to.equal('fhir:resource-changes');
+    // Unset: fhir:resource-changes with the default key prefix, under the prefix otherwise (gateway.ts).
+    expect(c.eventsChannel).to.equal(undefined);
     expect(c.fhirUpstreamUrl).to.equal(undefined);
     expect(c.publicBaseUrl).to.equal(undefined);
     expect(c.redis).to.equal(undefined);
+    expect(c.deliveryAuthorization, 'resources only to who may read them').to.equal('upstream');
+    expect(loadConfig({ CONFIG_FILE: file({ deliveryAuthorization: 'none' }) }).deliveryAuthorization).to.equal('none');
+    expect(loadConfig({ CONFIG_FILE: file({}), DELIVERY_AUTHORIZATION: 'none' }).deliveryAuthorization).to.equal('none');
+  });
+
+  it('reads the durable input, catch-up and Redis timeout settings, with their defaults and bounds', () => {
+    const d = loadConfig({ CONFIG_FILE: file({}) });
+    expect([d.eventsStream, d.eventsStreamGroup, d.eventsStreamMaxLen, d.eventsStreamMaxAgeMs, d.eventsStreamReclaimMs, d.catchupIntervalMs, d.redisCommandTimeoutMs]).to.deep.equal([undefined, undefined, 100_000, 86_400_000, 30_000, 60_000, 800]);
+    const c = loadConfig({ CONFIG_FILE: file({ eventsStreamMaxLen: 5000 }), EVENTS_STREAM: 'in', EVENTS_STREAM_GROUP: 'g', EVENTS_STREAM_RECLAIM_MS: '2000', CATCHUP_INTERVAL_MS: '0', REDIS_COMMAND_TIMEOUT_MS: '300' });
+    expect([c.eventsStream, c.eventsStreamGroup, c.eventsStreamMaxLen, c.eventsStreamReclaimMs, c.catchupIntervalMs, c.redisCommandTimeoutMs]).to.deep.equal(['in', 'g', 5000, 2000, 0, 300]);
+    expect(error({ CONFIG_FILE: file({}), CATCHUP_INTERVAL_MS: '10' })).to.match(/^CATCHUP_INTERVAL_MS must be 0 \(off\) or from 1000/);
+    expect(error({ CONFIG_FILE: file({}), EVENTS_STREAM_RECLAIM_MS: '10' })).to.match(/^EVENTS_STREAM_RECLAIM_MS must be an integer from 1000/);
+    expect(error({ CONFIG_FILE: file({}), EVENTS_STREAM: ' ' })).to.match(/^EVENTS_STREAM must be a non-empty string/);
   });
 
   it('layers defaults < file < environment', () => {
@@ -80,6 +94,7 @@ describe('config', () => {
     ['Redis without a token secret', { REDIS_URL: 'redis://r:6379' }, /^TOKEN_SECRET is required when Redis is configured/],
     ['a short token secret', { TOKEN_SECRET: 'short' }, /^TOKEN_SECRET must be at least 32 characters \(got "\[redacted\]"\)$/],
     ['an unknown log level', { LOG_LEVEL: 'loud' }, /^LOG_LEVEL must be one of/],
+    ['an unknown delivery authorization', { DELIVERY_AUTHORIZATION: 'off' }, /^DELIVERY_AUTHORIZATION must be one of upstream, none \(got "off"\)$/],
     ['a body limit that is not a number', { MAX_BODY_BYTES: '5MB' }, /^MAX_BODY_BYTES must be an integer/],
     ['a config file that is missing', { CONFIG_FILE: '/nonexistent/gw.json' }, /^CONFIG_FILE cannot be read/],
   ];
@@ -88,6 +103,14 @@ describe('config', () => {
       expect(error({ CONFIG_FILE: env.CONFIG_FILE ?? file({}), ...env })).to.match(expected);
     });
   }
+
+  it('reads RESTHOOK_ALLOW as a comma-separated list (or resthookAllow as an array) and refuses an entry that is neither a host nor a range', () => {
+    expect(loadConfig({ CONFIG_FILE: file({}) }).resthookAllow).to.deep.equal([]);
+    expect(loadConfig({ CONFIG_FILE: file({}), RESTHOOK_ALLOW: ' hooks.internal, *.svc.cluster.local ,10.0.0.0/8,fd00::/8 ' }).resthookAllow).to.deep.equal(['hooks.internal', '*.svc.cluster.local', '10.0.0.0/8', 'fd00::/8']);
+    expect(loadConfig({ CONFIG_FILE: file({ resthookAllow: ['localhost'] }) }).resthookAllow).to.deep.equal(['localhost']);
+    expect(error({ CONFIG_FILE: file({}), RESTHOOK_ALLOW: 'hooks.internal,10.0.0.0/33' })).to.match(/^RESTHOOK_ALLOW .*10\.0\.0\.0\/33/);
+    expect(error({ CONFIG_FILE: file({ resthookAllow: 'http://x' }) })).to.match(/^resthookAllow /);
+  });
 
   it('rejects a config file that is not JSON', () => {
     expect(error({ CONFIG_FILE: file('{ port: 1') })).to.match(/^CONFIG_FILE is not valid JSON/);

@@ -152,6 +152,12 @@ for (const kind of ['memory', 'redis'] as const) {
         expect(patch.body.issue[0]!.diagnostics).to.match(/PUT/);
         const conditional = await fhir<OperationOutcome>('DELETE', `${base}/Subscription?status=active`);
         expect(conditional.status).to.equal(405);
+        // A conditional create answered 200 would have stored nothing, yet looked like a write of this body.
+        const before = await countUpstream();
+        const create = await fhir<OperationOutcome>('POST', `${base}/Subscription`, backportSubscription(), { 'if-none-exist': 'status=active' });
+        expect(create.status).to.equal(405);
+        expect(create.body.issue[0]!.diagnostics).to.match(/Conditional/);
+        expect(await countUpstream()).to.equal(before);
       });
 
       it('delete deactivates it at once', async () => {
@@ -181,7 +187,10 @@ for (const kind of ['memory', 'redis'] as const) {
       });
 
       it('counts the events numbered for the subscription', async () => {
-        await gateway.engine.incr(`{sub:${id}}:seq`, 3);
+        const sub = gateway.subscriptions.registry.get(id)!;
+        for (const n of [1, 2, 3]) {
+          await gateway.eventLog.number({ eventId: `Encounter/e/_history/${n}:update`, reference: 'Encounter/e', interaction: 'update', versionId: String(n), timestamp: new Date().toISOString() }, [sub]);
+        }
         const res = await fhir<Bundle>('GET', `${base}/Subscription/${id}/$status`);
         expect(param(res.body.entry![0]!.resource.parameter, 'events-since-subscription-start')!.valueString).to.equal('3');
       });
