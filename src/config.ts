@@ -21,6 +21,14 @@ export interface Config {
   port: number;
   host: string;
   fhirUpstreamUrl?: string;
+  /**
+   * Whether the in-memory demo upstream runs (resolved at load): DEMO_UPSTREAM=true asks for it,
+   * false forbids it (FHIR_UPSTREAM_URL is then required, as in the image); unset, it runs exactly
+   * when FHIR_UPSTREAM_URL is unset.
+   */
+  demoUpstream: boolean;
+  /** The FHIR version the demo upstream poses as (DEMO_FHIR_VERSION); R4 when unset. */
+  demoFhirVersion?: FhirVersion;
   upstreamAliases: string[];
   /** Unset: http://localhost:<listening port><fhirBasePath>, filled in once the port is known. */
   publicBaseUrl?: string;
@@ -88,6 +96,12 @@ const int = (min: number, max: number): Parse<number> => (raw, key) => {
 
 const oneOf = <T extends string>(...values: T[]): Parse<T> => (raw, key) =>
   values.includes(raw as T) ? (raw as T) : fail(key, `must be one of ${values.join(', ')}`, raw);
+
+const bool: Parse<boolean> = (raw, key) => {
+  if (typeof raw === 'boolean') return raw;
+  const s = typeof raw === 'string' ? raw.trim().toLowerCase() : undefined;
+  return s === 'true' ? true : s === 'false' ? false : fail(key, 'must be true or false', raw);
+};
 
 const url = (...protocols: string[]): Parse<string> => (raw, key) => {
   const s = str(raw, key);
@@ -167,6 +181,8 @@ const KEYS = {
   host: { env: 'HOST', parse: str },
   fhirUpstreamUrl: { env: 'FHIR_UPSTREAM_URL', parse: url('http:', 'https:') },
   upstreamAliases: { env: 'FHIR_UPSTREAM_ALIASES', parse: urlList },
+  demoUpstream: { env: 'DEMO_UPSTREAM', parse: bool },
+  demoFhirVersion: { env: 'DEMO_FHIR_VERSION', parse: oneOf<FhirVersion>('R4', 'R4B', 'R5') },
   publicBaseUrl: { env: 'PUBLIC_BASE_URL', parse: url('http:', 'https:') },
   publicWsUrl: { env: 'PUBLIC_WS_URL', parse: url('ws:', 'wss:') },
   upstreamAuthorization: { env: 'FHIR_UPSTREAM_AUTHORIZATION', parse: str },
@@ -271,8 +287,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
   const config = values as unknown as Config;
   config.redis = redis;
+  demoUpstream(config, values.demoUpstream as boolean | undefined, label);
   tokenKeys(config, label);
   return config;
+}
+
+/** Resolves whether the demo upstream runs; contradictions stop the start rather than guess. */
+function demoUpstream(config: Config, asked: boolean | undefined, label: (name: ScalarKey) => string): void {
+  if (asked === true && config.fhirUpstreamUrl) {
+    throw new ConfigError(`${label('demoUpstream')} is true but ${label('fhirUpstreamUrl')} is set: the demo upstream replaces the real one, so set only one of them`);
+  }
+  if (asked === false && !config.fhirUpstreamUrl) {
+    throw new ConfigError(`${label('fhirUpstreamUrl')} is required: set it to your FHIR server's base URL (or set ${label('demoUpstream')}=true to run the in-memory demo upstream, for development only)`);
+  }
+  config.demoUpstream = asked ?? !config.fhirUpstreamUrl;
+  if (config.demoFhirVersion && !config.demoUpstream) {
+    fail(label('demoFhirVersion'), 'only applies to the demo upstream, which is not running (FHIR_UPSTREAM_URL is set): remove it', config.demoFhirVersion);
+  }
+  if (config.demoUpstream && config.demoFhirVersion && config.fhirVersion && config.fhirVersion !== config.demoFhirVersion) {
+    fail(label('fhirVersion'), `contradicts ${label('demoFhirVersion')} ${config.demoFhirVersion}: leave it unset, the gateway reads the demo's version`, config.fhirVersion);
+  }
 }
 
 /**
