@@ -283,6 +283,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   let redis = file.redis === undefined || file.redis === null ? undefined : redisFromFile(file.redis);
   if (env.REDIS_URL) redis = { keyPrefix: redis?.keyPrefix ?? 'fsg:', url: url('redis:', 'rediss:')(env.REDIS_URL, 'REDIS_URL') };
   if (redis && env.REDIS_KEY_PREFIX) redis.keyPrefix = str(env.REDIS_KEY_PREFIX, 'REDIS_KEY_PREFIX');
+  redisPasswords(redis, env);
   if (redis && !redis.url && !redis.sentinel && !redis.cluster) redis = undefined;
 
   const config = values as unknown as Config;
@@ -306,6 +307,25 @@ function demoUpstream(config: Config, asked: boolean | undefined, label: (name: 
   }
   if (config.demoUpstream && config.demoFhirVersion && config.fhirVersion && config.fhirVersion !== config.demoFhirVersion) {
     fail(label('fhirVersion'), `contradicts ${label('demoFhirVersion')} ${config.demoFhirVersion}: leave it unset, the gateway reads the demo's version`, config.fhirVersion);
+  }
+}
+
+/**
+ * Sentinel and Cluster passwords from the environment, so that a deployment can keep them in a
+ * secret store while the rest of the Redis settings sit in a plain config file. A URL carries its
+ * own password, so these are refused beside one rather than silently ignored.
+ */
+function redisPasswords(redis: RedisConfig | undefined, env: NodeJS.ProcessEnv): void {
+  const password = env.REDIS_PASSWORD ? str(env.REDIS_PASSWORD, 'REDIS_PASSWORD') : undefined;
+  const sentinelPassword = env.REDIS_SENTINEL_PASSWORD ? str(env.REDIS_SENTINEL_PASSWORD, 'REDIS_SENTINEL_PASSWORD') : undefined;
+  if (password !== undefined) {
+    if (redis?.sentinel) redis.sentinel.password = password;
+    else if (redis?.cluster) redis.cluster.password = password;
+    else fail('REDIS_PASSWORD', 'applies only to redis.sentinel or redis.cluster (a Redis URL carries its own password)', '[redacted]');
+  }
+  if (sentinelPassword !== undefined) {
+    if (redis?.sentinel) redis.sentinel.sentinelPassword = sentinelPassword;
+    else fail('REDIS_SENTINEL_PASSWORD', 'applies only to redis.sentinel', '[redacted]');
   }
 }
 

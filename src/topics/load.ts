@@ -1,7 +1,7 @@
 // Reading topics from where they are kept: the config directory, and a searchset Bundle the
 // upstream answered. A bad topic is logged with where it came from and skipped; loading never throws
 // for one bad topic, so one typo cannot take the gateway's other topics down with it.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, type Dirent } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../log.js';
 import { TopicInvalid } from './invalid.js';
@@ -17,7 +17,7 @@ export function loadTopicDir(dir: string, logger: LoadLogger): Topic[] {
   let names: string[];
   try {
     names = readdirSync(dir, { withFileTypes: true })
-      .filter((e) => e.isFile() && e.name.endsWith('.json'))
+      .filter((e) => e.name.endsWith('.json') && isFileOrLinkToOne(dir, e))
       .map((e) => e.name)
       .sort();
   } catch (err) {
@@ -38,6 +38,12 @@ export function loadTopicDir(dir: string, logger: LoadLogger): Topic[] {
     }
   }
   return topics;
+}
+
+// A Kubernetes ConfigMap volume holds each key as a symlink into a hidden, atomically swapped
+// directory, so a link to a regular file counts as one.
+function isFileOrLinkToOne(dir: string, e: Dirent): boolean {
+  return e.isFile() || (e.isSymbolicLink() && statSync(join(dir, e.name), { throwIfNoEntry: false })?.isFile() === true);
 }
 
 function topicsInFile(json: unknown, file: string, logger: LoadLogger): Topic[] {

@@ -55,6 +55,19 @@ describe('config', () => {
     expect(cluster?.keyPrefix).to.equal('gw:');
   });
 
+  it('takes Sentinel and Cluster passwords from REDIS_PASSWORD and REDIS_SENTINEL_PASSWORD over the file', () => {
+    const sentinelFile = file({ tokenSecret: SECRET, redis: { sentinel: { sentinels: [{ host: 's1', port: 26379 }], name: 'mymaster', password: 'old' } } });
+    const sentinel = loadConfig({ CONFIG_FILE: sentinelFile, REDIS_PASSWORD: 'master-pw', REDIS_SENTINEL_PASSWORD: 'sentinel-pw' }).redis?.sentinel;
+    expect(sentinel?.password).to.equal('master-pw');
+    expect(sentinel?.sentinelPassword).to.equal('sentinel-pw');
+    const clusterFile = file({ tokenSecret: SECRET, redis: { cluster: { nodes: [{ host: 'c1', port: 7000 }] } } });
+    expect(loadConfig({ CONFIG_FILE: clusterFile, REDIS_PASSWORD: 'cluster-pw' }).redis?.cluster?.password).to.equal('cluster-pw');
+    expect(error({ CONFIG_FILE: clusterFile, REDIS_SENTINEL_PASSWORD: 'pw' })).to.match(/^REDIS_SENTINEL_PASSWORD applies only to redis.sentinel/);
+    const urlError = error({ CONFIG_FILE: file({}), REDIS_URL: 'redis://r:6379', TOKEN_SECRET: SECRET, REDIS_PASSWORD: 'pw' });
+    expect(urlError).to.match(/^REDIS_PASSWORD applies only to redis.sentinel or redis.cluster/);
+    expect(urlError).not.to.include('pw"');
+  });
+
   const cases: Array<[string, Record<string, string>, RegExp]> = [
     ['a port that is not a number', { PORT: 'eighty' }, /^PORT must be an integer from 0 to 65535 \(got "eighty"\)$/],
     ['a port out of range', { PORT: '70000' }, /^PORT must be an integer/],

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import fhirpath from 'fhirpath';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -50,6 +50,19 @@ describe('topics: loading', () => {
     expect(String(skipped[1]!.fields.reason)).to.match(/only eventTrigger/);
     expect(skipped[2]!.fields).to.include({ file: join(d, 'd-bundle.json'), entry: 1 });
     expect(String(skipped[2]!.fields.reason)).to.match(/url is required/);
+  });
+
+  it('reads topic files that are symlinks, as in a Kubernetes ConfigMap volume', () => {
+    // The layout the kubelet writes: keys link through ..data into a timestamped directory.
+    const d = mkdtempSync(join(tmpdir(), 'fsg-topics-cm-'));
+    mkdirSync(join(d, '..2026_01_01_00_00_00.1'));
+    writeFileSync(join(d, '..2026_01_01_00_00_00.1', 'encounter.json'), JSON.stringify(r5Topic()));
+    symlinkSync('..2026_01_01_00_00_00.1', join(d, '..data'));
+    symlinkSync(join('..data', 'encounter.json'), join(d, 'encounter.json'));
+    symlinkSync('does-not-exist.json', join(d, 'dangling.json'));
+    const { lines, logger } = recorder();
+    expect(loadTopicDir(d, logger).map((t) => t.url)).to.deep.equal([ENCOUNTER_COMPLETE]);
+    expect(lines.filter((l) => l.level === 'warn')).to.deep.equal([]);
   });
 
   it('treats a missing directory as no configured topics', () => {
