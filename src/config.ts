@@ -139,7 +139,7 @@ const nodes: Parse<RedisNode[]> = (raw, key) => {
 
 const optionalString = (o: Source, k: string, key: string) => (o[k] === undefined ? undefined : str(o[k], `${key}.${k}`));
 const optionalBool = (o: Source, k: string, key: string) =>
-  o[k] === undefined ? undefined : typeof o[k] === 'boolean' ? (o[k] as boolean) : fail(`${key}.${k}`, 'must be true or false', o[k]);
+  o[k] === undefined ? undefined : typeof o[k] === 'boolean' ? o[k] : fail(`${key}.${k}`, 'must be true or false', o[k]);
 
 function objectOf(raw: unknown, key: string, allowed: string[]): Source {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return fail(key, 'must be an object', raw);

@@ -184,17 +184,17 @@ export class MemoryEngine implements Engine {
     this.checkOpen();
     checkAppend(items, options);
     const seqs: number[] = [];
-    let failure: unknown = null;
+    let failure: Error | undefined;
     // Like the Redis pipeline: each item is its own atomic step and one failing does not undo
     // the others; the call reports the first failure.
     for (const item of items) {
       try {
         seqs.push(this.appendOne(item, options));
       } catch (err) {
-        failure ??= err;
+        failure ??= err instanceof Error ? err : new Error(String(err));
       }
     }
-    if (failure !== null) throw failure;
+    if (failure) throw failure;
     return seqs;
   }
 
