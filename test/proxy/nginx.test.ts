@@ -103,6 +103,10 @@ describe('behind nginx, with the README example configuration', function () {
     }
   }
 
+  it('the README shows the example file as it is', () => {
+    expect(readFileSync(join(REPO_ROOT, 'README.md'), 'utf8')).to.include('```nginx\n' + readFileSync(EXAMPLE, 'utf8') + '```\n');
+  });
+
   it('passes FHIR requests through, and every URL a client sees is the public one', async () => {
     const meta = await fhir<{ resourceType: string }>('GET', `${publicBase}/metadata`);
     expect(meta.status).to.equal(200);
