@@ -45,7 +45,9 @@ describe('the image, built from its Dockerfile steps and started as its user fro
   afterEach(() => {
     for (const p of running.splice(0)) p.kill();
   });
-  after(async () => {
+  after(async function () {
+    // Removing the stages' node_modules (half a gigabyte) takes a while on a busy machine.
+    this.timeout(300_000);
     await upstream?.close();
     if (out) {
       await run('chmod', ['-R', 'u+w', out]);

@@ -36,7 +36,9 @@ describe('a fresh clone: npm ci && npm start', function () {
     started = new ServiceProcess('npm', ['start'], { cwd: dir, env: baseEnv({ PORT: String(port), HOST: '127.0.0.1', SHUTDOWN_TIMEOUT_MS: '3000' }) });
     await started.listening(60_000);
   });
-  after(() => {
+  after(function () {
+    // Removing the copy's node_modules (half a gigabyte) takes a while on a busy machine.
+    this.timeout(300_000);
     started?.kill();
     for (const pid of started?.child.pid ? childPids(started.child.pid) : []) if (alive(pid)) process.kill(pid, 'SIGKILL');
     if (dir) rmSync(dir, { recursive: true, force: true });
