@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1
 # The gateway's production image: `docker build -t fhir-subscription-gateway .`
 # Three stages on one base: build compiles TypeScript to dist/; deps installs production
-# dependencies only; the final stage holds those two and nothing else, runs as a numeric
+# dependencies only; the final stage holds those two, the config, the console's static files and the
+# event schema, nothing else, runs as a numeric
 # non-root user, and writes nothing outside /tmp (so a read-only root filesystem works).
 # test/image/ performs these stages' steps outside a container and checks these invariants.
 
@@ -42,6 +43,7 @@ COPY --from=deps /app/node_modules/ node_modules/
 COPY --from=build /app/dist/ dist/
 COPY package.json ./
 COPY config/ config/
+COPY console/ console/
 COPY schema/ schema/
 USER 10001:10001
 EXPOSE 8080

@@ -1,5 +1,6 @@
 import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { parseAllowList } from './fhir/endpoint-rule.js';
 
 export type FhirVersion = 'R4' | 'R4B' | 'R5';
 
@@ -57,7 +58,11 @@ export interface Config {
   fhirBasePath: string;
   fhirVersion?: FhirVersion;
   redis?: RedisConfig;
-  eventsChannel: string;
+  /**
+   * The exact pub/sub channel producers PUBLISH to. Unset: `fhir:resource-changes` with the default
+   * key prefix, `<prefix>fhir:resource-changes` with another, so deployments sharing a Redis stay apart.
+   */
+  eventsChannel?: string;
   /** HS256 signs binding tokens with tokenSecret; RS256/ES256 with the key files. */
   tokenAlgorithm: TokenAlgorithm;
   tokenSecret?: string;
@@ -73,6 +78,14 @@ export interface Config {
   upstreamConnections: number;
   maxBodyBytes: number;
   shutdownTimeoutMs: number;
+  /** Rest-hook endpoints allowed beyond public https hosts: host names, `*.suffix`, addresses, CIDRs. */
+  resthookAllow: string[];
+  /** `auto`: pretty lines on a terminal (when pino-pretty is installed), JSON otherwise. */
+  logFormat: 'auto' | 'json' | 'pretty';
+  /** How often an info line sums up the last interval's activity. */
+  logSummaryIntervalMs: number;
+  /** Serve the browser console at /console; default on only with the embedded demo upstream. */
+  consoleEnabled: boolean;
 }
 
 /** A bad configuration value: the message is one line naming the key and what is wrong. */
@@ -97,12 +110,6 @@ const int = (min: number, max: number): Parse<number> => (raw, key) => {
 const oneOf = <T extends string>(...values: T[]): Parse<T> => (raw, key) =>
   values.includes(raw as T) ? (raw as T) : fail(key, `must be one of ${values.join(', ')}`, raw);
 
-const bool: Parse<boolean> = (raw, key) => {
-  if (typeof raw === 'boolean') return raw;
-  const s = typeof raw === 'string' ? raw.trim().toLowerCase() : undefined;
-  return s === 'true' ? true : s === 'false' ? false : fail(key, 'must be true or false', raw);
-};
-
 const url = (...protocols: string[]): Parse<string> => (raw, key) => {
   const s = str(raw, key);
   let u: URL;
@@ -116,6 +123,9 @@ const url = (...protocols: string[]): Parse<string> => (raw, key) => {
   return s.replace(/\/+$/, '');
 };
 
+const bool: Parse<boolean> = (raw, key) =>
+  typeof raw === 'boolean' ? raw : raw === 'true' || raw === '1' ? true : raw === 'false' || raw === '0' ? false : fail(key, 'must be true or false', raw);
+
 const basePath: Parse<string> = (raw, key) => {
   const s = str(raw, key);
   if (!/^\/[A-Za-z0-9._~\-/]*$/.test(s) || s.includes('//')) fail(key, 'must be a path such as /fhir', raw);
@@ -126,6 +136,17 @@ const basePath: Parse<string> = (raw, key) => {
 const urlList: Parse<string[]> = (raw, key) => {
   const items = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(',').map((s) => s.trim()).filter(Boolean) : fail(key, 'must be a list of URLs', raw);
   return items.map((item, i) => url('http:', 'https:')(item, `${key}[${i}]`));
+};
+
+const allowList: Parse<string[]> = (raw, key) => {
+  const items = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(',') : fail(key, 'must be a comma-separated list (or, in the file, an array) of host names or CIDR ranges', raw);
+  const entries = items.map((item, i) => (typeof item === 'string' ? item.trim() : fail(`${key}[${i}]`, 'must be a string', item))).filter(Boolean);
+  try {
+    parseAllowList(entries);
+  } catch (err) {
+    fail(key, (err as Error).message, raw);
+  }
+  return entries;
 };
 
 const nodes: Parse<RedisNode[]> = (raw, key) => {
@@ -147,9 +168,12 @@ function objectOf(raw: unknown, key: string, allowed: string[]): Source {
   return raw as Source;
 }
 
+/** Every key and internal channel lives under it; deployments sharing one Redis set their own. */
+export const DEFAULT_KEY_PREFIX = 'fsg:';
+
 function redisFromFile(raw: unknown): RedisConfig {
   const o = objectOf(raw, 'redis', ['url', 'sentinel', 'cluster', 'keyPrefix']);
-  const out: RedisConfig = { keyPrefix: o.keyPrefix === undefined ? 'fsg:' : str(o.keyPrefix, 'redis.keyPrefix') };
+  const out: RedisConfig = { keyPrefix: o.keyPrefix === undefined ? DEFAULT_KEY_PREFIX : str(o.keyPrefix, 'redis.keyPrefix') };
   if (o.url !== undefined) out.url = url('redis:', 'rediss:')(o.url, 'redis.url');
   if (o.sentinel !== undefined) {
     const s = objectOf(o.sentinel, 'redis.sentinel', ['sentinels', 'name', 'password', 'sentinelPassword', 'tls']);
@@ -211,6 +235,10 @@ const KEYS = {
   upstreamConnections: { env: 'UPSTREAM_CONNECTIONS', parse: int(1, 10_000) },
   maxBodyBytes: { env: 'MAX_BODY_BYTES', parse: int(1024, 2 ** 31 - 1) },
   shutdownTimeoutMs: { env: 'SHUTDOWN_TIMEOUT_MS', parse: int(0, 600_000) },
+  resthookAllow: { env: 'RESTHOOK_ALLOW', parse: allowList },
+  consoleEnabled: { env: 'CONSOLE_ENABLED', parse: bool },
+  logFormat: { env: 'LOG_FORMAT', parse: oneOf('auto', 'json', 'pretty') },
+  logSummaryIntervalMs: { env: 'LOG_SUMMARY_INTERVAL_MS', parse: int(1000, 86_400_000) },
 } satisfies Record<string, Key<unknown>>;
 
 type ScalarKey = keyof typeof KEYS;
@@ -232,7 +260,6 @@ const DEFAULTS = {
   wsMaxBadFrames: 5,
   abandonedSubscriptionMs: 24 * 3_600_000,
   eventLogMaxAgeMs: 24 * 3_600_000,
-  eventsChannel: 'fhir:resource-changes',
   tokenAlgorithm: 'HS256',
   tokenLifetimeSeconds: 3600,
   logLevel: 'info',
@@ -240,6 +267,9 @@ const DEFAULTS = {
   upstreamConnections: 64,
   maxBodyBytes: 32 * 1024 * 1024,
   shutdownTimeoutMs: 10_000,
+  resthookAllow: [] as string[],
+  logFormat: 'auto',
+  logSummaryIntervalMs: 60_000,
 };
 
 function readFile(path: string, explicit: boolean): Source {
@@ -281,7 +311,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
 
   let redis = file.redis === undefined || file.redis === null ? undefined : redisFromFile(file.redis);
-  if (env.REDIS_URL) redis = { keyPrefix: redis?.keyPrefix ?? 'fsg:', url: url('redis:', 'rediss:')(env.REDIS_URL, 'REDIS_URL') };
+  if (env.REDIS_URL) redis = { keyPrefix: redis?.keyPrefix ?? DEFAULT_KEY_PREFIX, url: url('redis:', 'rediss:')(env.REDIS_URL, 'REDIS_URL') };
   if (redis && env.REDIS_KEY_PREFIX) redis.keyPrefix = str(env.REDIS_KEY_PREFIX, 'REDIS_KEY_PREFIX');
   redisPasswords(redis, env);
   if (redis && !redis.url && !redis.sentinel && !redis.cluster) redis = undefined;
@@ -289,6 +319,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const config = values as unknown as Config;
   config.redis = redis;
   demoUpstream(config, values.demoUpstream as boolean | undefined, label);
+  config.consoleEnabled ??= config.demoUpstream;
   tokenKeys(config, label);
   return config;
 }

@@ -1,12 +1,16 @@
-import { BindingTokens, bindingTokenKeys } from './channels/tokens.js';
+import { ActivityLog } from './activity-log.js';
+import { EndpointChecker } from './channels/resthook-endpoint.js';
+import { BindingTokens, bindingTokenKeys, deploymentIssuer } from './channels/tokens.js';
 import { WebSocketChannel } from './channels/websocket.js';
 import { AbandonedSubscriptionReaper } from './subscriptions/reaper.js';
-import type { Config, FhirVersion, RedisConfig } from './config.js';
+import { DEFAULT_KEY_PREFIX, type Config, type FhirVersion, type RedisConfig } from './config.js';
 import { createEngine, type EngineOptions } from './engine/index.js';
 import type { Engine } from './engine/engine.js';
-import { EventPipeline } from './events/pipeline.js';
+import { DEFAULT_EVENTS_CHANNEL, EventPipeline } from './events/pipeline.js';
+import { parseAllowList } from './fhir/endpoint-rule.js';
 import { resourceTypes } from './fhir/search-parameters.js';
 import type { OwnedContext } from './http/context.js';
+import { CONSOLE_PATH, consoleHandler, loadConsoleAssets } from './http/console.js';
 import { fhirRoutes } from './http/fhir-routes.js';
 import { healthz, metricsHandler, readyz } from './http/ops.js';
 import { HttpServer } from './http/server.js';
@@ -15,7 +19,7 @@ import { Metrics } from './metrics.js';
 import { SubscriptionService } from './subscriptions/service.js';
 import { UpstreamClient } from './upstream/fhir-client.js';
 import { createUpstreamPool } from './upstream/pool.js';
-import { createProxy } from './upstream/proxy.js';
+import { createProxy, type SeenWrite } from './upstream/proxy.js';
 import { UrlRewriter } from './upstream/rewrite.js';
 import { detectFhirVersion } from './upstream/version.js';
 
@@ -34,7 +38,8 @@ export interface Gateway {
 }
 
 /** Composition root: builds the parts and wires them; owns their order of start and stop. */
-export async function startGateway(config: Config & { fhirUpstreamUrl: string }, logger: Logger): Promise<Gateway> {
+/** `demo`: the upstream is the embedded demo server (main.ts started it). */
+export async function startGateway(config: Config & { fhirUpstreamUrl: string; demo?: boolean }, logger: Logger): Promise<Gateway> {
   const metrics = new Metrics();
   const engine = createEngine(engineOptions(config.redis), logger);
   await engine.start();
@@ -48,7 +53,7 @@ export async function startGateway(config: Config & { fhirUpstreamUrl: string },
     const fhirVersion = config.fhirVersion ?? (await detectFhirVersion(client, config.upstreamWaitMs, logger));
     const knownResourceTypes = resourceTypes(fhirVersion);
     subscriptions = new SubscriptionService({ engine, client, logger, fhirVersion, topicsDir: config.topicsDir, resyncIntervalMs: config.resyncIntervalMs, knownResourceTypes });
-    const tokens = new BindingTokens({ engine, keys: bindingTokenKeys(config, logger), lifetimeSeconds: config.tokenLifetimeSeconds, issuer: config.publicBaseUrl ?? 'fhir-subscription-gateway', logger });
+    const tokens = new BindingTokens({ engine, keys: bindingTokenKeys(config, logger), lifetimeSeconds: config.tokenLifetimeSeconds, issuer: deploymentIssuer(config.redis), logger });
     // Before start, so removals found by the first rebuild revoke too. Every replica hears each
     // removal and revokes; revoking is idempotent.
     subscriptions.registry.onChange((change) => {
@@ -64,7 +69,7 @@ export async function startGateway(config: Config & { fhirUpstreamUrl: string },
       version: fhirVersion,
       logger,
       metrics,
-      eventsChannel: config.eventsChannel,
+      eventsChannel: producerChannel(config),
       retention: { maxLen: config.eventLogMax, maxAgeMs: config.eventLogMaxAgeMs },
       upstreamBase: config.fhirUpstreamUrl,
     });
@@ -72,6 +77,7 @@ export async function startGateway(config: Config & { fhirUpstreamUrl: string },
     const events = pipeline;
     metrics.track('fsg_subscriptions_active', 'Active subscriptions in the registry', () => service.registry.size);
     metrics.track('fsg_topics', 'Subscription topics the gateway can evaluate', () => service.topics.all().length);
+    metrics.track('fsg_engine_ready', 'Whether the engine is ready (1) or not (0): the Redis connections, or always 1 for the memory engine', () => (engine.isReady() ? 1 : 0));
 
     const base = config.fhirBasePath;
     // The public URL may depend on the port we are given, so the FHIR routes are built after
@@ -79,12 +85,17 @@ export async function startGateway(config: Config & { fhirUpstreamUrl: string },
     type FhirHandler = ReturnType<typeof fhirRoutes>;
     const built: { route?: FhirHandler } = {};
     const fhir: FhirHandler = (ex) => built.route!(ex);
+    let ctx!: OwnedContext;
     server
       .route('get', '/healthz', 'health', healthz)
       .route('get', '/readyz', 'health', readyz({ pool, upstreamBase: config.fhirUpstreamUrl, engine }))
       .route('get', '/metrics', 'metrics', metricsHandler(metrics))
       .route('any', base, 'fhir', fhir)
       .route('any', `${base}/*`, 'fhir', fhir);
+    if (config.consoleEnabled) {
+      const page = consoleHandler(loadConsoleAssets(), () => ({ fhirBasePath: base, fhirVersion, demo: config.demo === true, wsUrl: ctx.wsUrl }));
+      server.route('get', CONSOLE_PATH, 'console', page).route('get', `${CONSOLE_PATH}/*`, 'console', page);
+    }
     const reaper = new AbandonedSubscriptionReaper({ engine, registry: service.registry, client, logger, abandonedAfterMs: config.abandonedSubscriptionMs });
     const channel = new WebSocketChannel({
       engine,
@@ -106,12 +117,15 @@ export async function startGateway(config: Config & { fhirUpstreamUrl: string },
     await channel.start();
     reaper.start();
     const port = await server.listen(config.host, config.port);
+    const activity = new ActivityLog(metrics, logger, config.logSummaryIntervalMs);
+    activity.start();
 
     const baseUrl = config.publicBaseUrl ?? `http://localhost:${port}${base}`;
     const rewriter = new UrlRewriter([config.fhirUpstreamUrl, ...config.upstreamAliases], baseUrl);
     channel.ready(baseUrl, rewriter);
-    const proxy = createProxy({ pool, upstreamBase: config.fhirUpstreamUrl, basePath: base, rewriter, maxBodyBytes: config.maxBodyBytes, metrics, logger, onWrite: (write) => events.fromProxy(write) });
-    const ctx: OwnedContext = {
+    const onWrite = (write: SeenWrite) => events.fromProxy(write);
+    const proxy = createProxy({ pool, upstreamBase: config.fhirUpstreamUrl, basePath: base, rewriter, maxBodyBytes: config.maxBodyBytes, metrics, logger, onWrite });
+    ctx = {
       pool,
       client,
       upstreamPath: new URL(config.fhirUpstreamUrl).pathname.replace(/\/+$/, ''),
@@ -125,9 +139,10 @@ export async function startGateway(config: Config & { fhirUpstreamUrl: string },
       wsUrl: config.publicWsUrl ?? defaultWsUrl(baseUrl),
       knownResourceTypes,
       logger,
+      endpoints: new EndpointChecker({ allow: parseAllowList(config.resthookAllow) }),
       maxOwnedBodyBytes: Math.min(config.maxBodyBytes, 1024 * 1024),
     };
-    built.route = fhirRoutes(ctx, { basePath: base, proxy, onTopicsWritten: () => service.topicsWritten() });
+    built.route = fhirRoutes(ctx, { basePath: base, proxy, onTopicsWritten: () => service.topicsWritten(), maxBodyBytes: config.maxBodyBytes, onWrite });
     logger.info({ port, baseUrl, upstream: config.fhirUpstreamUrl, fhirVersion, engine: engine.kind }, 'gateway listening');
 
     let closing: Promise<void> | undefined;
@@ -144,6 +159,7 @@ export async function startGateway(config: Config & { fhirUpstreamUrl: string },
         (closing ??= (async () => {
           server.stopAccepting();
           reaper.stop();
+          activity.stop();
           await bestEffort(logger, 'websocket channel', () => channel.close());
           const cut = await server.drain(config.shutdownTimeoutMs);
           if (cut > 0) logger.warn({ requests: cut }, 'shutdown timeout reached; closing requests still in flight');
@@ -178,6 +194,18 @@ async function bestEffort(logger: Logger, what: string, step: () => Promise<unkn
 function defaultWsUrl(publicBaseUrl: string): string {
   const u = new URL(publicBaseUrl);
   return `${u.protocol === 'https:' ? 'wss:' : 'ws:'}//${u.host}/ws`;
+}
+
+/**
+ * The producers' channel. design.md's contract names `fhir:resource-changes`, and that is what a
+ * deployment with the default key prefix listens on; a deployment that sets its own
+ * REDIS_KEY_PREFIX (to share a Redis with others) gets the name under that prefix, so producers of
+ * one deployment never reach another. An explicit EVENTS_CHANNEL is used exactly as given.
+ */
+function producerChannel(config: Config): string | undefined {
+  if (config.eventsChannel !== undefined) return config.eventsChannel;
+  const prefix = config.redis?.keyPrefix ?? DEFAULT_KEY_PREFIX;
+  return prefix === DEFAULT_KEY_PREFIX ? DEFAULT_EVENTS_CHANNEL : undefined;
 }
 
 function engineOptions(redis: RedisConfig | undefined): EngineOptions {

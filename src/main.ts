@@ -14,7 +14,7 @@ async function main(): Promise<void> {
     process.stderr.write(`fhir-subscription-gateway: configuration error: ${err.message}\n`);
     process.exit(1);
   }
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, { format: config.logFormat });
 
   // Registered before anything starts: as PID 1 in a container a signal without a handler does
   // nothing, and a stop asked for while start-up still waits (for the upstream, say) must end it.
@@ -54,7 +54,7 @@ async function main(): Promise<void> {
   }
   const upstream = config.fhirUpstreamUrl ?? demo?.url;
   if (!upstream) throw new Error('no upstream: FHIR_UPSTREAM_URL is unset and the demo upstream did not start');
-  const started = await startGateway({ ...config, fhirUpstreamUrl: upstream }, logger);
+  const started = await startGateway({ ...config, fhirUpstreamUrl: upstream, demo: demo !== undefined }, logger);
   if (stopping) await started.close();
   else gateway = started;
 }

@@ -103,8 +103,20 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly eventToFrame = new Histogram({
+    name: 'fsg_event_to_frame_seconds',
+    help: 'From the moment a replica received an event to its notification frame being handed to a socket (live deliveries; across replicas includes clock skew)',
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** `receivedAt`: epoch ms from the delivery message; a negative span (clock skew) counts as 0. */
+  observeEventToFrame(receivedAt: number): void {
+    this.eventToFrame.observe(Math.max(0, Date.now() - receivedAt) / 1000);
   }
 
   /** A gauge read at scrape time, for sizes the gateway already keeps. */

@@ -2,6 +2,9 @@
 // A token is a JWT naming the subscriptions it may bind; its jti is recorded in the engine for
 // exactly its lifetime, so revoking it (or every token of a subscription) takes effect on every
 // replica, and a token whose record is gone is refused even though its signature is still good.
+// The record also holds what was issued (subscriptions, expiry): a token whose claims differ from
+// its record (re-signed by someone holding the key, naming another subscription or a later
+// expiry) is refused, so the engine, not the signature alone, says what a jti may bind.
 //
 // Tokens never reach the logs: nothing here logs one, and errors name the reason, not the token.
 import { createPrivateKey, createPublicKey, randomBytes, randomUUID, type KeyObject } from 'node:crypto';
@@ -20,7 +23,8 @@ export interface TokenClaims {
 
 export type TokenKeys = { algorithm: 'HS256'; secret: string } | { algorithm: 'RS256' | 'ES256'; privateKey: string; publicKey: string };
 
-export type TokenRejectionReason = 'malformed' | 'bad-signature' | 'expired' | 'revoked' | 'unknown';
+/** `not-issued`: well signed, but its claims are not what the gateway recorded for its jti. */
+export type TokenRejectionReason = 'malformed' | 'bad-signature' | 'expired' | 'revoked' | 'unknown' | 'not-issued';
 
 /** A token that does not bind. The message names the reason only, never the token. */
 export class TokenRejected extends Error {
@@ -47,6 +51,13 @@ const INDEX_MARGIN_MS = 60_000;
 
 /** The most subscriptions one token may name (a JWT carries them all). */
 export const MAX_TOKEN_SUBSCRIPTIONS = 100;
+
+/** What the engine holds under a jti: what was issued, to compare with what is presented. */
+interface TokenRecord {
+  subscriptions: string[];
+  /** JWT exp, seconds since the epoch. */
+  exp: number;
+}
 
 interface Payload {
   jti?: unknown;
@@ -95,14 +106,14 @@ export class BindingTokens {
     // Index first, record second: a revocation that runs in between cannot miss the index, and
     // deletes a record that does not exist yet; the caller re-checks the registry afterwards.
     for (const id of subscriptions) await this.index(id, jti, expiresAt.getTime());
-    await this.engine.set(jtiKey(jti), JSON.stringify(subscriptions), { ttlMs });
+    await this.engine.set(jtiKey(jti), JSON.stringify({ subscriptions, exp } satisfies TokenRecord), { ttlMs });
     const token = jwt.sign({ subscriptions, exp }, this.signingKey, { algorithm: this.algorithm, jwtid: jti, issuer: this.issuer, audience: TOKEN_AUDIENCE });
     return { token, claims: { jti, subscriptions, expiresAt } };
   }
 
   /**
-   * Verifies the signature (algorithm pinned), issuer, audience, expiry, and that the jti is still
-   * recorded in the engine. Resolves with the claims or rejects with TokenRejected; an engine
+   * Verifies the signature (algorithm pinned), issuer, audience, expiry, that the jti is still
+   * recorded in the engine, and that the claims are the ones recorded for it. Resolves with the claims or rejects with TokenRejected; an engine
    * failure rejects with that error, so a caller can tell "refused" from "could not check".
    */
   async verify(token: string): Promise<TokenClaims> {
@@ -118,7 +129,10 @@ export class BindingTokens {
     if (!Array.isArray(subscriptions) || subscriptions.length === 0 || !subscriptions.every((s) => typeof s === 'string' && s !== '')) {
       throw new TokenRejected('malformed');
     }
-    if ((await this.engine.get(jtiKey(jti))) === null) throw new TokenRejected('revoked');
+    const recorded = await this.engine.get(jtiKey(jti));
+    if (recorded === null) throw new TokenRejected('revoked');
+    const record = parseRecord(recorded);
+    if (!record || record.exp !== exp || !sameList(record.subscriptions, subscriptions as string[])) throw new TokenRejected('not-issued');
     return { jti, subscriptions: subscriptions as string[], expiresAt: new Date(exp * 1000) };
   }
 
@@ -126,7 +140,7 @@ export class BindingTokens {
   async revoke(jti: string): Promise<void> {
     const recorded = await this.engine.get(jtiKey(jti));
     await this.engine.del(jtiKey(jti));
-    for (const id of parseList(recorded)) await this.engine.hdel(subscriptionTokensKey(id), jti);
+    for (const id of parseRecord(recorded)?.subscriptions ?? []) await this.engine.hdel(subscriptionTokensKey(id), jti);
   }
 
   /**
@@ -169,14 +183,31 @@ function rejection(err: unknown): TokenRejectionReason {
   return 'malformed';
 }
 
-function parseList(json: string | null): string[] {
-  if (json === null) return [];
+/** An unreadable record (or one from before records held claims) reads as none. */
+function parseRecord(json: string | null): TokenRecord | undefined {
+  if (json === null) return undefined;
   try {
-    const value = JSON.parse(json) as unknown;
-    return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+    const value = JSON.parse(json) as { subscriptions?: unknown; exp?: unknown } | null;
+    if (typeof value !== 'object' || value === null || typeof value.exp !== 'number' || !Array.isArray(value.subscriptions)) return undefined;
+    if (!value.subscriptions.every((v): v is string => typeof v === 'string')) return undefined;
+    return { subscriptions: value.subscriptions, exp: value.exp };
   } catch {
-    return [];
+    return undefined;
   }
+}
+
+/** Same members in the same order: issue() dedupes once and signs exactly what it records. */
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+/**
+ * The issuer every replica of one deployment signs and expects: the same whatever each replica's
+ * PUBLIC_BASE_URL (a client may bind on any replica), and different for another deployment on the
+ * same Redis (another key prefix), whose engine holds none of this one's token records anyway.
+ */
+export function deploymentIssuer(redis: { keyPrefix: string } | undefined): string {
+  return redis ? `fhir-subscription-gateway:${redis.keyPrefix}` : 'fhir-subscription-gateway';
 }
 
 /**

@@ -11,6 +11,7 @@ import type { UrlRewriter } from '../upstream/rewrite.js';
 import { parseFrame, type Dialect } from './frames.js';
 import { TimerWheel } from './timer-wheel.js';
 import { TokenRejected, type BindingTokens } from './tokens.js';
+import { REPLICA } from '../log.js';
 
 export interface WebSocketLimits {
   /** Largest inbound frame, bytes. */
@@ -205,6 +206,7 @@ export class WebSocketChannel {
       if (state.closed) return;
       if (!existing) binding.lastSent = eventsSince === undefined ? total : Math.min(total, Math.max(0, eventsSince - 1));
       this.send(ws, this.render(sub, state.dialect, 'handshake', total, []));
+      this.opts.logger.debug({ subscription: id, dialect: state.dialect, replica: REPLICA, socket: state.id, renewed: existing !== undefined, eventsSince, eventsSoFar: total }, 'subscription bound');
       this.scheduleHeartbeat(ws, sub);
       if (!existing && eventsSince !== undefined) await this.replay(ws, sub, binding, eventsSince);
     }
@@ -243,7 +245,10 @@ export class WebSocketChannel {
       const sockets = this.bySubscription.get(id);
       if (!sockets?.size) continue;
       const sub = this.opts.registry.get(id);
-      if (!sub) continue;
+      if (!sub) {
+        this.opts.logger.debug({ subscription: id, eventNumber: number, event: msg.event.eventId }, 'notification dropped: the subscription is no longer active on this replica');
+        continue;
+      }
       // Serialised once per event, rendered once per subscription and dialect, sent to every socket.
       resourceJson ??= msg.event.resource ? this.rewriter.text(JSON.stringify(msg.event.resource)) : undefined;
       const rendered = new Map<Dialect, string>();
@@ -254,14 +259,20 @@ export class WebSocketChannel {
           binding.pending.push({ event: msg.event, number });
           continue;
         }
+        const before = binding.lastSent;
         this.sendLive(ws, sub, binding, msg.event, number, rendered, resourceJson);
+        if (binding.lastSent > before && msg.receivedAt !== undefined) this.opts.metrics.observeEventToFrame(msg.receivedAt);
       }
     }
   }
 
   private sendLive(ws: Socket, sub: ActiveSubscription, binding: Binding, event: DeliveredEvent, number: number, cache: Map<Dialect, string> | undefined, resourceJson?: string): void {
-    if (number <= binding.lastSent) return;
-    const dialect = this.state(ws).dialect;
+    const state = this.state(ws);
+    if (number <= binding.lastSent) {
+      this.opts.logger.debug({ subscription: sub.id, eventNumber: number, socket: state.id }, 'notification not sent again: this binding already had it (from a replay)');
+      return;
+    }
+    const dialect = state.dialect;
     let text = cache?.get(dialect);
     if (!text) {
       const json = resourceJson ?? (event.resource ? this.rewriter.text(JSON.stringify(event.resource)) : undefined);
@@ -271,6 +282,8 @@ export class WebSocketChannel {
     binding.lastSent = number;
     this.send(ws, text);
     this.opts.metrics.notificationsSent.inc();
+    const fields = { subscription: sub.id, eventNumber: number, event: event.eventId, focus: event.reference, socket: state.id, bytes: text.length };
+    this.opts.logger.debug(fields, state.closed ? 'notification dropped: the socket closed (a slow consumer is closed; it replays on reconnect)' : 'notification sent');
   }
 
   private sendEvents(ws: Socket, sub: ActiveSubscription, binding: Binding, events: NotificationEventInput[]): void {
@@ -283,6 +296,7 @@ export class WebSocketChannel {
       this.send(ws, this.render(sub, this.state(ws).dialect, 'event-notification', last, batch));
       binding.lastSent = last;
       this.opts.metrics.notificationsSent.inc(batch.length);
+      this.opts.logger.debug({ subscription: sub.id, eventNumbers: `${batch[0]!.eventNumber}-${last}`, socket: this.state(ws).id }, 'replayed notification sent');
     }
   }
 

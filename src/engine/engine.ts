@@ -47,7 +47,7 @@ export interface LogBounds {
 
 export interface ChannelOptions {
   /** Use the channel name exactly as given, without keyPrefix: for channels that processes
-   * outside the gateway publish to (EVENTS_CHANNEL). */
+   * outside the gateway publish to (EVENTS_CHANNEL, when an operator sets it). */
   raw?: boolean | undefined;
 }
 

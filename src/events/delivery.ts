@@ -19,6 +19,8 @@ export interface DeliveryMessage {
   event: DeliveredEvent;
   /** [subscription id, event number] pairs. */
   matches: Array<[string, number]>;
+  /** Epoch ms at which the numbering replica received the event (for fsg_event_to_frame_seconds). */
+  receivedAt?: number;
 }
 
 /** One entry of a subscription's event log: enough to answer $events without the stored body. */

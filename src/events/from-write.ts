@@ -1,6 +1,6 @@
 // Resource-change events from the writes the gateway's own proxy forwarded: what a server answered
 // to a create, update, patch, delete, transaction or batch says which resource versions changed.
-// The events are in wire form so the proxy publishes them on EVENTS_CHANNEL like any producer, and
+// The events are in wire form so the pipeline takes them like any producer's (on the deployment's own channel), and
 // they get the default event ids wherever the version is known, so the same change reported by the
 // proxy and by another producer is processed once.
 import type { FhirVersion } from '../config.js';

@@ -2,6 +2,7 @@ import type { Engine } from '../engine/engine.js';
 import type { ActiveSubscription } from '../subscriptions/registry.js';
 import { eventCounterKey, eventLogKey } from '../subscriptions/keys.js';
 import type { ResourceChangeEvent } from './event.js';
+import { receivedAt } from './received-at.js';
 import { DELIVERY_CHANNEL, eventBodyKey, type DeliveryMessage, type LoggedEvent } from './delivery.js';
 
 export interface Retention {
@@ -23,7 +24,7 @@ export async function numberAndPublish(engine: Engine, event: ResourceChangeEven
     matched.map((s) => ({ counterKey: eventCounterKey(s.id), logKey: eventLogKey(s.id), data })),
     { maxLen: retention.maxLen, maxAgeMs: retention.maxAgeMs },
   );
-  const message: DeliveryMessage = { event: delivered, matches: matched.map((s, i) => [s.id, numbers[i]!]) };
+  const message: DeliveryMessage = { event: delivered, matches: matched.map((s, i) => [s.id, numbers[i]!]), receivedAt: receivedAt(event) };
   await engine.publish(DELIVERY_CHANNEL, JSON.stringify(message));
   return message;
 }

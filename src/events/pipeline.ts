@@ -12,6 +12,7 @@ import { numberAndPublish, type Retention } from './number.js';
 import { eventsFromWrite } from './from-write.js';
 import { validateEvent } from './validate.js';
 import type { SeenWrite } from '../upstream/proxy.js';
+import { receivedAt } from './received-at.js';
 
 export interface PipelineOptions {
   engine: Engine;
@@ -21,13 +22,23 @@ export interface PipelineOptions {
   version: FhirVersion;
   logger: Logger;
   metrics: Metrics;
-  eventsChannel: string;
+  /** Exact (raw) channel name producers publish to; unset: DEFAULT_EVENTS_CHANNEL under the key prefix. */
+  eventsChannel?: string | undefined;
   retention: Retention;
   /** The upstream's FHIR base URL, to read its Location headers. */
   upstreamBase: string;
   /** Events handled at once per replica; more wait in line. */
   concurrency?: number;
 }
+
+/**
+ * The producers' channel when EVENTS_CHANNEL is unset, under the engine's key prefix
+ * (`fsg:fhir:resource-changes` by default): two deployments with different REDIS_KEY_PREFIX on one
+ * Redis never hear each other's producers.
+ */
+export const DEFAULT_EVENTS_CHANNEL = 'fhir:resource-changes';
+/** The proxy's own writes: always under the key prefix, so they reach this deployment only. */
+const PROXIED_CHANNEL = 'events:proxied';
 
 const RETRY_DELAYS_MS = [250, 1000, 4000, 15000, 60000];
 
@@ -39,7 +50,7 @@ const RETRY_DELAYS_MS = [250, 1000, 4000, 15000, 60000];
 export class EventPipeline {
   readonly matcher: Matcher;
   private readonly fetcher: VersionFetcher;
-  private unsubscribe: Unsubscribe | undefined;
+  private readonly unsubscribes: Unsubscribe[] = [];
   private readonly perResource = new Map<string, Promise<void>>();
   private readonly waiting: Array<() => void> = [];
   private running = 0;
@@ -52,18 +63,21 @@ export class EventPipeline {
   }
 
   async start(): Promise<void> {
-    this.unsubscribe = await this.opts.engine.subscribe(this.opts.eventsChannel, (message) => this.receive(message), { raw: true });
+    const { engine, eventsChannel } = this.opts;
+    const receive = (message: string) => this.receive(message);
+    this.unsubscribes.push(await engine.subscribe(eventsChannel ?? DEFAULT_EVENTS_CHANNEL, receive, { raw: eventsChannel !== undefined }));
+    this.unsubscribes.push(await engine.subscribe(PROXIED_CHANNEL, receive));
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    if (this.opts.engine.isReady()) await this.unsubscribe?.().catch(() => undefined);
+    if (this.opts.engine.isReady()) await Promise.all(this.unsubscribes.map((u) => u().catch(() => undefined)));
     await Promise.allSettled([...this.perResource.values()]);
   }
 
-  /** For producers inside the process (the proxy): the same path as a PUBLISH. */
+  /** For producers inside the process (the proxy): the same path as a PUBLISH, on this deployment's own channel. */
   publish(wireEvent: object): Promise<void> {
-    return this.opts.engine.publish(this.opts.eventsChannel, JSON.stringify(wireEvent), { raw: true });
+    return this.opts.engine.publish(PROXIED_CHANNEL, JSON.stringify(wireEvent));
   }
 
   /** A write the proxy forwarded: its events go out on the channel like any producer's. */
@@ -153,8 +167,15 @@ export class EventPipeline {
       event.previous = await this.fetcher.previous(event);
     }
     const matched = await matcher.match(event);
-    if (matched.length === 0) return 'unmatched';
-    await numberAndPublish(this.opts.engine, event, matched, this.opts.retention);
+    // How long since this replica received the event: fetching, matching and (below) numbering.
+    const since = receivedAt(event);
+    const tookMs = () => (since === undefined ? undefined : Date.now() - since);
+    if (matched.length === 0) {
+      this.opts.logger.debug({ event: event.eventId, reference: event.reference, interaction: event.interaction, tookMs: tookMs() }, 'event matched no subscription');
+      return 'unmatched';
+    }
+    const published = await numberAndPublish(this.opts.engine, event, matched, this.opts.retention);
+    this.opts.logger.debug({ event: event.eventId, reference: event.reference, interaction: event.interaction, subscriptions: matched.length, numbers: published.matches.slice(0, 10).map(([id, n]) => `${id}#${n}`), tookMs: tookMs() }, 'event matched');
     this.opts.metrics.notificationsNumbered.inc(matched.length);
     return 'matched';
   }

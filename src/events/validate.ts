@@ -5,6 +5,7 @@ import type { FhirVersion } from '../config.js';
 import { parseFhirDateTime } from '../fhir/fhir-datetime.js';
 import { isResourceType } from '../fhir/search-parameters.js';
 import type { FhirResource, Interaction, ResourceChangeEvent } from './event.js';
+import { markReceived } from './received-at.js';
 
 /** What producers publish on EVENTS_CHANNEL, one JSON object per message. */
 export interface WireEvent {
@@ -170,6 +171,7 @@ export function validateEventValue(value: unknown, opts: ValidateOptions): Valid
   if (typeof versionId === 'string') event.versionId = versionId;
   if (resource) event.resource = resource;
   if (previous) event.previous = previous;
+  markReceived(event, (opts.now?.() ?? new Date()).getTime());
   return { ok: true, event };
 }
 

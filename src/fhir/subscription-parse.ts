@@ -21,13 +21,16 @@ export function parseSubscription(input: unknown, ctx: ParseContext): Subscripti
 
 /** As parseSubscription, from the request body text. */
 export function parseJsonSubscription(text: string, ctx: ParseContext): SubscriptionModel {
-  let input: unknown;
+  return parseSubscription(readSubscriptionJson(text), ctx);
+}
+
+/** The JSON of a Subscription body; SubscriptionInvalid (400) when it is not JSON. */
+export function readSubscriptionJson(text: string): unknown {
   try {
-    input = JSON.parse(text);
+    return JSON.parse(text);
   } catch (err) {
     throw structure('Subscription', `the body is not valid JSON: ${(err as Error).message}`);
   }
-  return parseSubscription(input, ctx);
 }
 
 /** The resource to forward upstream: the input with status set (and nothing else changed). */

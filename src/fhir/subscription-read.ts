@@ -1,6 +1,7 @@
 // Narrows the `unknown` a client sent to the typed JSON of subscription-types.ts, checking only
 // JSON types (400 'structure'). Whether values are present, well formed or acceptable is the
 // parser's business; keeping the two apart means every later step reads typed data.
+import type { FhirVersion } from '../config.js';
 import { SubscriptionInvalid, structure } from './subscription-invalid.js';
 import type { JsonObject, R4SubscriptionJson, R5SubscriptionJson, SubscriptionObjectJson } from './subscription-types.js';
 
@@ -108,4 +109,23 @@ function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   return `a ${typeof value}`;
+}
+
+/**
+ * The endpoint of a rest-hook Subscription as sent (R4/R4B `channel.endpoint`, R5 `endpoint`), with
+ * where it is; undefined when the body does not ask for a rest-hook channel or has no string endpoint.
+ * Read before parsing, so the endpoint rule is applied to every rest-hook Subscription that is stored.
+ */
+export function restHookEndpoint(input: unknown, fhirVersion: FhirVersion): { endpoint: string; expression: string } | undefined {
+  if (!isJsonObject(input)) return undefined;
+  if (fhirVersion === 'R5') {
+    const type = input['channelType'];
+    const code = isJsonObject(type) ? type['code'] : undefined;
+    const endpoint = input['endpoint'];
+    return code === 'rest-hook' && typeof endpoint === 'string' ? { endpoint, expression: 'Subscription.endpoint' } : undefined;
+  }
+  const channel = input['channel'];
+  if (!isJsonObject(channel) || channel['type'] !== 'rest-hook') return undefined;
+  const endpoint = channel['endpoint'];
+  return typeof endpoint === 'string' ? { endpoint, expression: 'Subscription.channel.endpoint' } : undefined;
 }

@@ -1,5 +1,6 @@
 import type { Pool } from 'undici';
 import type { FhirVersion } from '../config.js';
+import type { EndpointChecker } from '../channels/resthook-endpoint.js';
 import type { BindingTokens } from '../channels/tokens.js';
 import type { Engine } from '../engine/engine.js';
 import type { Logger } from '../log.js';
@@ -25,6 +26,8 @@ export interface OwnedContext {
   wsUrl: string;
   knownResourceTypes?: ReadonlySet<string>;
   logger: Logger;
+  /** The rest-hook endpoint rule (RESTHOOK_ALLOW), applied wherever an endpoint is stored. */
+  endpoints: EndpointChecker;
   /** Largest body the gateway reads itself (Subscriptions, Parameters). */
   maxOwnedBodyBytes: number;
 }

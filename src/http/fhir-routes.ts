@@ -1,10 +1,12 @@
-import type { Proxy } from '../upstream/proxy.js';
+import { classifyBasicSearch } from '../topics/basic-search.js';
+import type { Proxy, SeenWrite } from '../upstream/proxy.js';
+import { bundleWrites } from './bundle-writes.js';
 import type { OwnedContext } from './context.js';
 import { bindingTokenOperation } from './binding-token-operation.js';
 import type { Exchange } from './exchange.js';
 import { eventsOperation } from './events-operation.js';
 import { metadata } from './metadata.js';
-import { sendOutcome } from './respond.js';
+import { sendJson, sendOutcome } from './respond.js';
 import { statusOperation } from './status-operation.js';
 import { subscriptionWrites } from './subscription-writes.js';
 import { topicRoutes } from './topic-routes.js';
@@ -14,7 +16,15 @@ export interface FhirRoutesOptions {
   proxy: Proxy;
   /** Called after a successful write that may have changed the upstream's topics. */
   onTopicsWritten: () => void;
+  /** MAX_BODY_BYTES: the bound on a transaction or batch read whole to find its Subscription entries. */
+  maxBodyBytes: number;
+  /** The proxy's write hook, for transactions the gateway forwards itself. */
+  onWrite?: (write: SeenWrite) => void | Promise<void>;
 }
+
+const METHOD_OVERRIDES = ['x-http-method-override', 'x-http-method', 'x-method-override'];
+
+const conditionalRefusal = 'Conditional writes of Subscription are not supported by the gateway: address the Subscription by id';
 
 const segment = (s: string) => {
   try {
@@ -35,6 +45,7 @@ export function fhirRoutes(ctx: OwnedContext, opts: FhirRoutesOptions): (ex: Exc
   const capability = metadata(ctx);
   const events = eventsOperation(ctx);
   const bindingToken = bindingTokenOperation(ctx);
+  const bundles = bundleWrites(ctx, { proxy: opts.proxy, basePath: opts.basePath, maxBodyBytes: opts.maxBodyBytes, onWrite: opts.onWrite });
   const topicsAreResources = ctx.fhirVersion !== 'R4';
 
   const afterSuccess = (ex: Exchange, fn: () => void) =>
@@ -43,6 +54,10 @@ export function fhirRoutes(ctx: OwnedContext, opts: FhirRoutesOptions): (ex: Exc
     });
 
   return (ex) => {
+    // Routing is by the real method; an upstream that honoured an override would see another one
+    // (a POST to Subscription/x becoming an unvalidated PUT or DELETE).
+    const override = METHOD_OVERRIDES.find((h) => ex.headers.has(h));
+    if (override) return sendOutcome(ex, 400, 'not-supported', `The ${override} header is not honoured by the gateway: send the request with the method itself`);
     const rel = ex.path.slice(opts.basePath.length).replace(/^\/+|\/+$/g, '');
     const s = rel === '' ? [] : rel.split('/').map(segment);
     const m = ex.method;
@@ -52,8 +67,16 @@ export function fhirRoutes(ctx: OwnedContext, opts: FhirRoutesOptions): (ex: Exc
       return capability(ex);
     }
 
+    // Transactions and batches: their Subscription entries are validated like direct writes.
+    if (s.length === 0 && m === 'POST') {
+      ex.route = 'bundle';
+      return bundles(ex);
+    }
+
     if (s[0] === 'Subscription') {
       ex.route = 'subscription';
+      // A conditional create answered 200 stored nothing new; the registry must not take the body as stored.
+      if (s.length === 1 && m === 'POST' && ex.headers.has('if-none-exist')) return sendOutcome(ex, 405, 'not-supported', conditionalRefusal);
       if (s.length === 1 && m === 'POST') return writes.create(ex);
       if (s.length === 2 && s[1] === '$status' && (m === 'GET' || m === 'POST')) return status.type(ex);
       if (s.length === 3 && s[2] === '$status' && (m === 'GET' || m === 'POST')) return status.instance(ex, s[1]!);
@@ -66,7 +89,7 @@ export function fhirRoutes(ctx: OwnedContext, opts: FhirRoutesOptions): (ex: Exc
         if (m === 'PATCH') return sendOutcome(ex, 405, 'not-supported', 'PATCH of a Subscription is not supported by the gateway: send the whole resource with PUT, so it can be validated');
       }
       if (s.length === 1 && (m === 'PUT' || m === 'DELETE' || m === 'PATCH')) {
-        return sendOutcome(ex, 405, 'not-supported', 'Conditional writes of Subscription are not supported by the gateway: address the Subscription by id');
+        return sendOutcome(ex, 405, 'not-supported', conditionalRefusal);
       }
     }
 
@@ -77,8 +100,26 @@ export function fhirRoutes(ctx: OwnedContext, opts: FhirRoutesOptions): (ex: Exc
       if (m === 'GET' && s.length === 2) return topics.read(ex, s[1]!);
       if (m !== 'GET') afterSuccess(ex, opts.onTopicsWritten);
     }
-    // R4 keeps topics in Basic resources: any Basic write may add or change one.
-    if (s[0] === 'Basic' && !topicsAreResources && m !== 'GET' && m !== 'HEAD') afterSuccess(ex, opts.onTopicsWritten);
+    // R4 keeps topics in Basic resources (backport IG 1.2.0): discovery searches are answered from
+    // the gateway's topics, and any Basic write may add or change one.
+    if (s[0] === 'Basic' && !topicsAreResources) {
+      const searching = (m === 'GET' && s.length === 1) || (m === 'POST' && s.length === 2 && s[1] === '_search');
+      const found = searching ? classifyBasicSearch(ex.query) : undefined;
+      if (found?.kind === 'topics') {
+        ex.route = 'topic';
+        return topics.basicSearch(ex);
+      }
+      if (found?.kind === 'mixed') {
+        ex.route = 'topic';
+        return sendOutcome(ex, 400, 'not-supported', found.message, { closeConnection: m === 'POST' });
+      }
+      const configured = m === 'GET' && s.length === 2 ? topics.configuredBasic(s[1]!) : undefined;
+      if (configured) {
+        ex.route = 'topic';
+        return sendJson(ex, 200, configured);
+      }
+      if (m !== 'GET' && m !== 'HEAD') afterSuccess(ex, opts.onTopicsWritten);
+    }
 
     ex.route = 'proxy';
     return opts.proxy(ex);

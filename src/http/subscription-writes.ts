@@ -1,21 +1,24 @@
-import type { SubscriptionModel } from '../fhir/subscription.js';
-import { parseJsonSubscription, SubscriptionInvalid, withStatus } from '../fhir/subscription-parse.js';
+import { subscriptionIdFromLocation } from '../fhir/bundle-subscription-entries.js';
+import { ConfirmedWrites, managedStatus as target } from '../subscriptions/confirmed-writes.js';
+import { SubscriptionInvalid, withStatus } from '../fhir/subscription-parse.js';
 import { forwardBuffered, relay, type Relayed } from '../upstream/forward.js';
 import { BodyTooLarge, ClientAborted, readBody } from './body.js';
 import type { OwnedContext } from './context.js';
 import type { Exchange } from './exchange.js';
 import { sendOutcome } from './respond.js';
+import { validateSubscriptionText, type ValidatedSubscription } from './subscription-validation.js';
 import { answeredUpstreamFailure } from './upstream-failure.js';
 
 /**
  * Create, update and delete of Subscription: validated before anything reaches the upstream,
  * stored by the upstream with the status the gateway sets, and the registry updated once the
- * upstream has accepted the change.
+ * upstream has confirmed the caller's change (see subscriptions/confirmed-writes.ts).
  */
 export function subscriptionWrites(ctx: OwnedContext) {
+  const confirmed = new ConfirmedWrites(ctx.registry, ctx.client, ctx.logger);
   const path = (rest: string) => `${ctx.upstreamPath}/${rest}`;
 
-  async function readModel(ex: Exchange, body: Promise<Buffer>): Promise<{ model: SubscriptionModel; resource: Record<string, unknown> } | undefined> {
+  async function readModel(ex: Exchange, body: Promise<Buffer>): Promise<ValidatedSubscription | undefined> {
     let text: string;
     try {
       text = (await body).toString('utf8');
@@ -25,17 +28,13 @@ export function subscriptionWrites(ctx: OwnedContext) {
       return undefined;
     }
     try {
-      const model = parseJsonSubscription(text, { fhirVersion: ctx.fhirVersion, topics: ctx.topics, knownResourceTypes: ctx.knownResourceTypes });
-      return { model, resource: JSON.parse(text) as Record<string, unknown> };
+      return await validateSubscriptionText(text, ctx);
     } catch (err) {
       if (!(err instanceof SubscriptionInvalid)) throw err;
       sendOutcome(ex, err.status, err.code, err.message, { expression: err.expression });
       return undefined;
     }
   }
-
-  /** A websocket subscription is active from creation on; a client may create one switched off. */
-  const target = (model: SubscriptionModel) => (model.status === 'off' ? 'off' : 'active');
 
   async function forward(ex: Exchange, method: 'POST' | 'PUT' | 'DELETE', upstreamPath: string, body?: string): Promise<Relayed | undefined> {
     try {
@@ -44,12 +43,6 @@ export function subscriptionWrites(ctx: OwnedContext) {
       if (!answeredUpstreamFailure(ex, err)) throw err;
       return undefined;
     }
-  }
-
-  async function record(model: SubscriptionModel, answer: Relayed, id: string | undefined): Promise<void> {
-    if (answer.status < 200 || answer.status >= 300 || !id) return;
-    if (target(model) === 'active') await ctx.registry.upsert({ ...model, id, status: 'active' });
-    else await ctx.registry.remove(id, 'off');
   }
 
   return {
@@ -62,7 +55,7 @@ export function subscriptionWrites(ctx: OwnedContext) {
         delete resource.id;
         const answer = await forward(ex, 'POST', path('Subscription'), JSON.stringify(resource));
         if (!answer) return;
-        await record(read.model, answer, storedId(answer));
+        await confirmed.stored(read.model, storedId(answer), answer.status);
         relay(ex, answer, ctx.rewriter);
       })();
     },
@@ -78,7 +71,7 @@ export function subscriptionWrites(ctx: OwnedContext) {
         }
         const answer = await forward(ex, 'PUT', path(`Subscription/${encodeURIComponent(id)}`), JSON.stringify(withStatus(read.resource, target(read.model))));
         if (!answer) return;
-        await record(read.model, answer, id);
+        await confirmed.stored(read.model, id, answer.status);
         relay(ex, answer, ctx.rewriter);
       })();
     },
@@ -86,10 +79,7 @@ export function subscriptionWrites(ctx: OwnedContext) {
     async remove(ex: Exchange, id: string): Promise<void> {
       const answer = await forward(ex, 'DELETE', path(`Subscription/${encodeURIComponent(id)}`));
       if (!answer) return;
-      // Gone upstream, or never there: either way nothing may be delivered for it any more.
-      if ((answer.status >= 200 && answer.status < 300) || answer.status === 404 || answer.status === 410) {
-        if (ctx.registry.get(id)) await ctx.registry.remove(id, 'deleted');
-      }
+      await confirmed.deleted(id, answer.status);
       relay(ex, answer, ctx.rewriter);
     },
   };
@@ -104,6 +94,5 @@ function storedId(answer: Relayed): string | undefined {
     // return=minimal or a non-JSON answer: fall back to the Location header
   }
   const location = answer.headers.location ?? answer.headers['content-location'];
-  const match = /\/Subscription\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/|$)/.exec(Array.isArray(location) ? location[0]! : (location ?? ''));
-  return match?.[1];
+  return subscriptionIdFromLocation(Array.isArray(location) ? location[0] : location);
 }

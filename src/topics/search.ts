@@ -58,7 +58,8 @@ const PARAMETERS: Record<string, Builder> = {
 
 export const TOPIC_SEARCH_PARAMETERS: readonly string[] = Object.keys(PARAMETERS);
 
-export function searchTopics(topics: readonly Topic[], query: URLSearchParams): Topic[] {
+/** `searched` names what the caller searched, for error messages (Basic on R4). */
+export function searchTopics(topics: readonly Topic[], query: URLSearchParams, searched = 'SubscriptionTopic'): Topic[] {
   const predicates: Predicate[] = [];
   for (const [key, raw] of query) {
     const colon = key.indexOf(':');
@@ -67,7 +68,7 @@ export function searchTopics(topics: readonly Topic[], query: URLSearchParams): 
     if (IGNORED.has(name)) continue;
     const build = Object.hasOwn(PARAMETERS, name) ? PARAMETERS[name] : undefined;
     if (build === undefined) {
-      throw new TopicSearchError(`SubscriptionTopic search parameter ${JSON.stringify(name)} is not supported (supported: ${TOPIC_SEARCH_PARAMETERS.join(', ')})`, name);
+      throw new TopicSearchError(`${searched} search parameter ${JSON.stringify(name)} is not supported (supported: ${TOPIC_SEARCH_PARAMETERS.join(', ')})`, name);
     }
     // FHIR ignores a parameter given without a value.
     if (raw === '') continue;

@@ -21,6 +21,8 @@ export async function forwardBuffered(pool: Pool, upstreamPath: string, ex: Exch
   // We read the answer ourselves, so ask for it unencoded.
   headers['accept-encoding'] = 'identity';
   if (body !== undefined) headers['content-type'] = 'application/fhir+json';
+  // The body sent is the gateway's own text, never the client's encoded bytes.
+  delete headers['content-encoding'];
   const res = await pool.request({ method, path: upstreamPath, headers, body });
   return { status: res.statusCode, headers: res.headers, text: await res.body.text() };
 }

@@ -45,7 +45,11 @@ export interface ProxyOptions {
   onWrite?: (write: SeenWrite) => void;
 }
 
-export type Proxy = (ex: Exchange) => void;
+/**
+ * `preread`: the request body, already read by a route that had to inspect it (transactions and
+ * batches); it is sent as it is, and the response still streams.
+ */
+export type Proxy = (ex: Exchange, preread?: Buffer) => void;
 
 const DECODERS: Record<string, () => NodeJS.ReadWriteStream> = { gzip: createGunzip, 'x-gzip': createGunzip, deflate: createInflate, br: createBrotliDecompress };
 
@@ -56,27 +60,27 @@ const DECODERS: Record<string, () => NodeJS.ReadWriteStream> = { gzip: createGun
 export function createProxy(opts: ProxyOptions): Proxy {
   const upstreamPath = new URL(opts.upstreamBase).pathname.replace(/\/+$/, '');
 
-  return function proxy(ex: Exchange): void {
+  return function proxy(ex: Exchange, preread?: Buffer): void {
     const declared = Number(ex.headers.get('content-length') ?? 0);
-    if (declared > opts.maxBodyBytes) {
+    if (preread === undefined && declared > opts.maxBodyBytes) {
       sendOutcome(ex, 413, 'too-costly', `Request body of ${declared} bytes is larger than the limit of ${opts.maxBodyBytes} bytes`, { closeConnection: true });
       return;
     }
-    const withBody = hasBody(ex);
-    const body = withBody ? bodyStream(ex, opts.maxBodyBytes) : undefined;
+    const streamed = preread === undefined && hasBody(ex) ? bodyStream(ex, opts.maxBodyBytes) : undefined;
     const relative = ex.path.slice(opts.basePath.length).replace(/^\/+|\/+$/g, '');
     const watched = opts.onWrite !== undefined && WRITES.has(ex.method);
     // Which entries of a transaction were deletes only the request says.
-    const requestTap = watched && relative === '' && body ? tapThrough(body) : undefined;
+    const requestTap = watched && relative === '' ? (preread ? kept(preread) : streamed ? tapThrough(streamed) : undefined) : undefined;
+    const body = preread !== undefined && preread.length > 0 ? preread : (requestTap?.stream ?? streamed);
     const path = upstreamPath + ex.path.slice(opts.basePath.length) + (ex.query ? `?${ex.query}` : '');
-    forward(ex, path, requestTap?.stream ?? body, watched ? { relative, requestTap } : undefined).catch((err: unknown) => {
+    forward(ex, path, body, watched ? { relative, requestTap } : undefined).catch((err: unknown) => {
       opts.logger.error({ err, reqId: ex.requestId }, 'proxy failed unexpectedly');
       if (!ex.responded) sendOutcome(ex, 500, 'exception', 'The gateway failed to forward the request');
       else if (!ex.aborted) ex.res.close();
     });
   };
 
-  async function forward(ex: Exchange, path: string, body: Readable | undefined, watch: { relative: string; requestTap?: Tap } | undefined): Promise<void> {
+  async function forward(ex: Exchange, path: string, body: Readable | Buffer | undefined, watch: { relative: string; requestTap?: Tap } | undefined): Promise<void> {
     const controller = new AbortController();
     ex.onAbort(() => controller.abort());
     const sendsBody = body !== undefined || ['POST', 'PUT', 'PATCH'].includes(ex.method);
@@ -91,8 +95,8 @@ export function createProxy(opts: ProxyOptions): Proxy {
         signal: controller.signal,
       });
     } catch (err) {
-      body?.destroy();
-      answerFailure(ex, err, body !== undefined);
+      release(body);
+      answerFailure(ex, err, body !== undefined && !Buffer.isBuffer(body));
       return;
     }
     if (ex.aborted) {
@@ -159,7 +163,7 @@ export function createProxy(opts: ProxyOptions): Proxy {
       opts.logger.warn({ reqId: ex.requestId, failure }, 'upstream response body failed mid-stream; connection closed');
       ex.finish(status);
     }
-    body?.destroy();
+    release(body);
   }
 
   /** Before any response byte: answer with an OperationOutcome; an unread upload closes the connection. */
@@ -189,6 +193,10 @@ export function createProxy(opts: ProxyOptions): Proxy {
   }
 }
 
+function release(body: Readable | Buffer | undefined): void {
+  if (body !== undefined && !Buffer.isBuffer(body)) body.destroy();
+}
+
 interface Tap {
   /** The bytes seen, or undefined when there were more than KEEP_BYTES. */
   text: () => string | undefined;
@@ -215,6 +223,13 @@ function tap(stream: Readable): Tap {
   const k = keeper();
   stream.on('data', (chunk: Buffer) => k.keep(chunk));
   return k;
+}
+
+/** An upload read whole already: kept as it is, within the same bound. */
+function kept(body: Buffer): Tap & { stream?: undefined } {
+  const k = keeper();
+  k.keep(body);
+  return { text: k.text };
 }
 
 /** A copy of an upload on its way to undici, which starts reading it only later. */

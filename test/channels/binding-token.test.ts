@@ -152,6 +152,22 @@ for (const kind of ['memory', 'redis'] as const) {
       expect(await rejection(t.verify(forged))).to.equal('revoked');
     });
 
+    it('rejects a token re-signed with the real key that names another subscription or a later expiry than issued, as not-issued', async () => {
+      const t = tokens();
+      const { token, claims } = await t.issue(['mine']);
+      const issued = jwt.decode(token) as { subscriptions: string[]; exp: number; jti: string };
+      const resign = (changes: Partial<typeof issued>) => jwt.sign({ ...issued, ...changes }, SECRET, { algorithm: 'HS256' });
+      expect(await rejection(t.verify(resign({ subscriptions: ['someone-elses'] })))).to.equal('not-issued');
+      expect(await rejection(t.verify(resign({ subscriptions: ['mine', 'someone-elses'] })))).to.equal('not-issued');
+      expect(await rejection(t.verify(resign({ exp: issued.exp + 3600 })))).to.equal('not-issued');
+      // The same claims re-signed are what was issued; the original still binds.
+      expect(await t.verify(resign({}))).to.deep.equal(claims);
+      expect(await t.verify(token)).to.deep.equal(claims);
+      // Revoking a token whose record names its subscriptions removes it from their index too.
+      await t.revoke(claims.jti);
+      expect(await rejection(t.verify(token))).to.equal('revoked');
+    });
+
     it('revokeSubscription revokes every token naming the subscription, and only those', async () => {
       const t = tokens();
       const onlyA = await t.issue(['sub-a']);

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { request } from 'undici';
 import WebSocket from 'ws';
-import { BindingTokens } from '../../src/channels/tokens.js';
+import { BindingTokens, deploymentIssuer } from '../../src/channels/tokens.js';
 import type { Gateway } from '../../src/gateway.js';
 import { createLogger } from '../../src/log.js';
 import { RECORD_CHANGE, backportSubscription, fhir } from '../support/fhir.js';
@@ -76,14 +76,16 @@ describe('WebSocket channel limits', function () {
   let upstream: DemoUpstream;
   let gateway: Gateway;
   let base: string;
+  let prefix: string;
 
   before(async () => {
     redis = await startRedis();
     upstream = await startUpstream();
+    prefix = redis.newPrefix();
     gateway = await startTestGateway({
       FHIR_UPSTREAM_URL: upstream.url,
       REDIS_URL: redis.url,
-      REDIS_KEY_PREFIX: redis.newPrefix(),
+      REDIS_KEY_PREFIX: prefix,
       TOKEN_SECRET: SECRET,
       TOPICS_DIR: 'test/fixtures/topics',
       EVENTS_CHANNEL: `${redis.newPrefix()}events`,
@@ -102,7 +104,7 @@ describe('WebSocket channel limits', function () {
   it('ends a binding whose token expires with an OperationOutcome, and refuses an expired token', async () => {
     const id = await subscribe(base, { filter: 'Observation?patient=Patient/exp' });
     // A token of the gateway's own kind (same key and issuer) that lives one second.
-    const short = new BindingTokens({ engine: gateway.engine, keys: { algorithm: 'HS256', secret: SECRET }, lifetimeSeconds: 1, issuer: 'fhir-subscription-gateway', logger: createLogger('silent') });
+    const short = new BindingTokens({ engine: gateway.engine, keys: { algorithm: 'HS256', secret: SECRET }, lifetimeSeconds: 1, issuer: deploymentIssuer({ keyPrefix: prefix }), logger: createLogger('silent') });
     const { token: t } = await short.issue([id]);
     const client = await WsClient.connect(`ws://127.0.0.1:${gateway.port}/ws`);
     try {

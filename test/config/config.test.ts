@@ -31,7 +31,8 @@ describe('config', () => {
     const c = loadConfig({ CONFIG_FILE: file({}) });
     expect(c.port).to.equal(8080);
     expect(c.fhirBasePath).to.equal('/fhir');
-    expect(c.eventsChannel).to.equal('fhir:resource-changes');
+    // Unset: fhir:resource-changes with the default key prefix, under the prefix otherwise (gateway.ts).
+    expect(c.eventsChannel).to.equal(undefined);
     expect(c.fhirUpstreamUrl).to.equal(undefined);
     expect(c.publicBaseUrl).to.equal(undefined);
     expect(c.redis).to.equal(undefined);
@@ -88,6 +89,14 @@ describe('config', () => {
       expect(error({ CONFIG_FILE: env.CONFIG_FILE ?? file({}), ...env })).to.match(expected);
     });
   }
+
+  it('reads RESTHOOK_ALLOW as a comma-separated list (or resthookAllow as an array) and refuses an entry that is neither a host nor a range', () => {
+    expect(loadConfig({ CONFIG_FILE: file({}) }).resthookAllow).to.deep.equal([]);
+    expect(loadConfig({ CONFIG_FILE: file({}), RESTHOOK_ALLOW: ' hooks.internal, *.svc.cluster.local ,10.0.0.0/8,fd00::/8 ' }).resthookAllow).to.deep.equal(['hooks.internal', '*.svc.cluster.local', '10.0.0.0/8', 'fd00::/8']);
+    expect(loadConfig({ CONFIG_FILE: file({ resthookAllow: ['localhost'] }) }).resthookAllow).to.deep.equal(['localhost']);
+    expect(error({ CONFIG_FILE: file({}), RESTHOOK_ALLOW: 'hooks.internal,10.0.0.0/33' })).to.match(/^RESTHOOK_ALLOW .*10\.0\.0\.0\/33/);
+    expect(error({ CONFIG_FILE: file({ resthookAllow: 'http://x' }) })).to.match(/^resthookAllow /);
+  });
 
   it('rejects a config file that is not JSON', () => {
     expect(error({ CONFIG_FILE: file('{ port: 1') })).to.match(/^CONFIG_FILE is not valid JSON/);

@@ -52,6 +52,7 @@ for (const kind of ['memory', 'redis'] as const) {
     });
     beforeEach(() => (deliveries.length = 0));
 
+    // Memory: the default channel, fhir:resource-changes as design.md names it; Redis: the exact EVENTS_CHANNEL set above.
     const publishRaw = (message: string) => gateway.engine.publish(eventsChannel, message, { raw: true });
     const subscribe = async (body: Record<string, unknown>) => {
       const res = await fhir<{ id: string }>('POST', `${base}/Subscription`, body);

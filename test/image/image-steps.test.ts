@@ -77,7 +77,7 @@ describe('the image, built from its Dockerfile steps and started as its user fro
 
   it('holds production dependencies only, and compiled JavaScript, no TypeScript sources', async () => {
     const { stdout } = await execFileP('ls', [join(image.root, image.workdir), join(image.root, image.workdir, 'node_modules')]);
-    expect(stdout).to.include('dist').and.include('config').and.include('package.json');
+    expect(stdout).to.include('dist').and.include('config').and.include('console').and.include('package.json');
     for (const dev of ['typescript', 'tsx', 'mocha', 'chai', 'eslint', 'hl7.fhir.r5.core']) expect(stdout.split(/\s+/)).not.to.include(dev);
     expect(stdout.split(/\s+/)).to.include('uWebSockets.js');
     expect(stdout.split(/\s+/)).not.to.include('src');

@@ -152,6 +152,12 @@ for (const kind of ['memory', 'redis'] as const) {
         expect(patch.body.issue[0]!.diagnostics).to.match(/PUT/);
         const conditional = await fhir<OperationOutcome>('DELETE', `${base}/Subscription?status=active`);
         expect(conditional.status).to.equal(405);
+        // A conditional create answered 200 would have stored nothing, yet looked like a write of this body.
+        const before = await countUpstream();
+        const create = await fhir<OperationOutcome>('POST', `${base}/Subscription`, backportSubscription(), { 'if-none-exist': 'status=active' });
+        expect(create.status).to.equal(405);
+        expect(create.body.issue[0]!.diagnostics).to.match(/Conditional/);
+        expect(await countUpstream()).to.equal(before);
       });
 
       it('delete deactivates it at once', async () => {

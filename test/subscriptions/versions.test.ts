@@ -1,19 +1,9 @@
 import { expect } from 'chai';
 import type { Gateway } from '../../src/gateway.js';
-import { ADMISSION, backportSubscription, fhir } from '../support/fhir.js';
+import { ADMISSION, backportSubscription, fhir, type Bundle, type Resource } from '../support/fhir.js';
 import { startTestGateway } from '../support/gateway.js';
 import { startUpstream, type DemoUpstream } from '../support/upstream.js';
 
-interface Resource {
-  resourceType: string;
-  id?: string;
-  [key: string]: unknown;
-}
-interface Bundle {
-  resourceType: 'Bundle';
-  type: string;
-  entry?: Array<{ fullUrl?: string; resource: Resource }>;
-}
 interface Cs {
   instantiates?: string[];
   rest: Array<{ mode: string; resource: Array<{ type: string; supportedProfile?: string[]; interaction?: Array<{ code: string }>; searchParam?: Array<{ name: string }>; operation?: Array<{ name: string; definition: string }> }> }>;

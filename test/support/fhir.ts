@@ -17,6 +17,21 @@ export async function fhir<T = Record<string, unknown>>(method: string, url: str
   return { status: res.statusCode, headers: res.headers, body: (text ? JSON.parse(text) : undefined) as T };
 }
 
+/** Any FHIR resource, as tests read one. */
+export interface Resource {
+  resourceType: string;
+  id?: string;
+  [key: string]: unknown;
+}
+
+/** A searchset (or other) Bundle as tests read one. */
+export interface Bundle {
+  resourceType: 'Bundle';
+  type: string;
+  total?: number;
+  entry?: Array<{ fullUrl?: string; resource: Resource; search?: { mode: string } }>;
+}
+
 export const ADMISSION = 'http://example.org/fhir/SubscriptionTopic/admission';
 export const RECORD_CHANGE = 'http://example.org/fhir/SubscriptionTopic/record-change';
 export const HIGH_VALUE = 'http://example.org/fhir/SubscriptionTopic/high-value';

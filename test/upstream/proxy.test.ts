@@ -76,6 +76,20 @@ describe('reverse proxy', () => {
     expect(seen!.te).to.equal(undefined);
   });
 
+  it('refuses a method override header instead of letting the upstream see another method than the gateway routed', async () => {
+    let called = false;
+    handle = (_req, res) => {
+      called = true;
+      res.end('{}');
+    };
+    for (const header of ['X-HTTP-Method-Override', 'X-HTTP-Method', 'X-Method-Override']) {
+      const res = await request(gw('/fhir/Subscription/abc'), { method: 'POST', headers: { [header]: 'DELETE', 'content-type': 'application/fhir+json' }, body: '{}' });
+      expect(res.statusCode).to.equal(400);
+      expect(((await res.body.json()) as { issue: Array<{ diagnostics: string }> }).issue[0]!.diagnostics).to.match(new RegExp(header, 'i'));
+    }
+    expect(called).to.equal(false);
+  });
+
   it('streams a large upload to the upstream intact', async () => {
     const payload = randomBytes(24 * 1024 * 1024);
     handle = (req, res) => {
