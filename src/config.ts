@@ -86,6 +86,10 @@ export interface Config {
   logSummaryIntervalMs: number;
   /** Serve the browser console at /console; default on only with the embedded demo upstream. */
   consoleEnabled: boolean;
+  /** upstream: a binding is sent only what its credential may read at the upstream; none: no check. */
+  deliveryAuthorization: 'upstream' | 'none';
+  /** A delivery access check not answered within this counts as failed (the resource is withheld). */
+  deliveryAuthorizationTimeoutMs: number;
 }
 
 /** A bad configuration value: the message is one line naming the key and what is wrong. */
@@ -239,6 +243,8 @@ const KEYS = {
   consoleEnabled: { env: 'CONSOLE_ENABLED', parse: bool },
   logFormat: { env: 'LOG_FORMAT', parse: oneOf('auto', 'json', 'pretty') },
   logSummaryIntervalMs: { env: 'LOG_SUMMARY_INTERVAL_MS', parse: int(1000, 86_400_000) },
+  deliveryAuthorization: { env: 'DELIVERY_AUTHORIZATION', parse: oneOf('upstream', 'none') },
+  deliveryAuthorizationTimeoutMs: { env: 'DELIVERY_AUTHORIZATION_TIMEOUT_MS', parse: int(100, 600_000) },
 } satisfies Record<string, Key<unknown>>;
 
 type ScalarKey = keyof typeof KEYS;
@@ -270,6 +276,8 @@ const DEFAULTS = {
   resthookAllow: [] as string[],
   logFormat: 'auto',
   logSummaryIntervalMs: 60_000,
+  deliveryAuthorization: 'upstream',
+  deliveryAuthorizationTimeoutMs: 5000,
 };
 
 function readFile(path: string, explicit: boolean): Source {

@@ -1,3 +1,5 @@
+import type { DeliveryAccess } from './access/delivery-access.js';
+import { deliveryAccess } from './access/setup.js';
 import { ActivityLog } from './activity-log.js';
 import { EndpointChecker } from './channels/resthook-endpoint.js';
 import { BindingTokens, bindingTokenKeys, deploymentIssuer } from './channels/tokens.js';
@@ -33,6 +35,8 @@ export interface Gateway {
   readonly subscriptions: SubscriptionService;
   readonly pipeline: EventPipeline;
   readonly tokens: BindingTokens;
+  /** Delivery authorization (DELIVERY_AUTHORIZATION=upstream); undefined with none. */
+  readonly access: DeliveryAccess | undefined;
   /** Stops accepting, lets requests in flight finish (bounded), then releases everything. */
   close(): Promise<void>;
 }
@@ -53,7 +57,10 @@ export async function startGateway(config: Config & { fhirUpstreamUrl: string; d
     const fhirVersion = config.fhirVersion ?? (await detectFhirVersion(client, config.upstreamWaitMs, logger));
     const knownResourceTypes = resourceTypes(fhirVersion);
     subscriptions = new SubscriptionService({ engine, client, logger, fhirVersion, topicsDir: config.topicsDir, resyncIntervalMs: config.resyncIntervalMs, knownResourceTypes });
-    const tokens = new BindingTokens({ engine, keys: bindingTokenKeys(config, logger), lifetimeSeconds: config.tokenLifetimeSeconds, issuer: deploymentIssuer(config.redis), logger });
+    const tokenKeys = bindingTokenKeys(config, logger);
+    const keyMaterial = tokenKeys.algorithm === 'HS256' ? tokenKeys.secret : tokenKeys.privateKey;
+    const access = deliveryAccess(config.deliveryAuthorization, { engine, client, metrics, logger, keyMaterial, timeoutMs: config.deliveryAuthorizationTimeoutMs });
+    const tokens = new BindingTokens({ engine, keys: tokenKeys, lifetimeSeconds: config.tokenLifetimeSeconds, issuer: deploymentIssuer(config.redis), logger });
     // Before start, so removals found by the first rebuild revoke too. Every replica hears each
     // removal and revokes; revoking is idempotent.
     subscriptions.registry.onChange((change) => {
@@ -112,6 +119,7 @@ export async function startGateway(config: Config & { fhirUpstreamUrl: string; d
         maxBadFrames: config.wsMaxBadFrames,
       },
       presence: { intervalMs: reaper.presenceIntervalMs, report: (ids) => reaper.markBound(ids) },
+      access,
     });
     channel.register(server.app);
     await channel.start();
@@ -134,6 +142,7 @@ export async function startGateway(config: Config & { fhirUpstreamUrl: string; d
       topics: service.topics,
       engine,
       tokens,
+      access,
       fhirVersion,
       publicBaseUrl: baseUrl,
       wsUrl: config.publicWsUrl ?? defaultWsUrl(baseUrl),
@@ -155,6 +164,7 @@ export async function startGateway(config: Config & { fhirUpstreamUrl: string; d
       subscriptions: service,
       pipeline: events,
       tokens,
+      access,
       close: () =>
         (closing ??= (async () => {
           server.stopAccepting();

@@ -103,6 +103,32 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly deliveryAuthChecks = new Counter({
+    name: 'fsg_delivery_auth_checks_total',
+    help: 'Answers to "may this credential read this resource version" (DELIVERY_AUTHORIZATION=upstream), by result: visible, hidden, unauthorized (401), failed (upstream error or timeout: withheld)',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
+  readonly deliveryAuthRequests = new Counter({
+    name: 'fsg_delivery_auth_upstream_requests_total',
+    help: 'Upstream requests made to check delivery access (one may answer for several resources)',
+    registers: [this.registry],
+  });
+
+  readonly deliveryAuthCacheHits = new Counter({
+    name: 'fsg_delivery_auth_cache_hits_total',
+    help: 'Delivery access questions answered from the cache',
+    registers: [this.registry],
+  });
+
+  readonly notificationsWithheld = new Counter({
+    name: 'fsg_notifications_withheld_total',
+    help: 'Notification events sent as empty because the binding may not read the resource',
+    labelNames: ['path'] as const,
+    registers: [this.registry],
+  });
+
   readonly eventToFrame = new Histogram({
     name: 'fsg_event_to_frame_seconds',
     help: 'From the moment a replica received an event to its notification frame being handed to a socket (live deliveries; across replicas includes clock skew)',

@@ -1,4 +1,6 @@
 import uWS, { type TemplatedApp, type WebSocket } from 'uWebSockets.js';
+import type { Credential } from '../access/credentials.js';
+import { focusOf, withholdUnreadable, type DeliveryAccess, type DeliveryPath } from '../access/delivery-access.js';
 import type { Engine, Unsubscribe } from '../engine/engine.js';
 import { DELIVERY_CHANNEL, eventBodyKey, type DeliveredEvent, type DeliveryMessage, type LoggedEvent } from '../events/delivery.js';
 import { outcome } from '../fhir/operation-outcome.js';
@@ -8,6 +10,7 @@ import type { Metrics } from '../metrics.js';
 import { eventCounterKey, eventLogKey } from '../subscriptions/keys.js';
 import type { ActiveSubscription, RegistryChange, SubscriptionRegistry } from '../subscriptions/registry.js';
 import type { UrlRewriter } from '../upstream/rewrite.js';
+import { AccessGate, type Verdicts } from './access-gate.js';
 import { parseFrame, type Dialect } from './frames.js';
 import { TimerWheel } from './timer-wheel.js';
 import { TokenRejected, type BindingTokens } from './tokens.js';
@@ -35,6 +38,8 @@ export interface WebSocketChannelOptions {
   limits: WebSocketLimits;
   /** Tells the rest of the deployment, every intervalMs, which subscriptions are bound here. */
   presence?: { intervalMs: number; report: (ids: string[]) => Promise<void> };
+  /** DELIVERY_AUTHORIZATION=upstream: what each binding's credential may read decides what it is sent. */
+  access?: DeliveryAccess | undefined;
 }
 
 interface Binding {
@@ -44,6 +49,8 @@ interface Binding {
   lastSent: number;
   /** Live events that arrived while the log was being replayed, sent after it. */
   pending?: Array<{ event: DeliveredEvent; number: number }>;
+  /** The authority of the request that obtained the token (DELIVERY_AUTHORIZATION=upstream). */
+  credential?: Credential | undefined;
 }
 
 interface SocketState {
@@ -75,8 +82,11 @@ export class WebSocketChannel {
   // Known once the gateway listens (the public URL may depend on the port); no socket exists before.
   private publicBaseUrl = '';
   private rewriter!: UrlRewriter;
+  private readonly gate: AccessGate | undefined;
 
-  constructor(private readonly opts: WebSocketChannelOptions) {}
+  constructor(private readonly opts: WebSocketChannelOptions) {
+    this.gate = opts.access && new AccessGate(opts.access.visibility, opts.logger);
+  }
 
   ready(publicBaseUrl: string, rewriter: UrlRewriter): void {
     this.publicBaseUrl = publicBaseUrl;
@@ -177,6 +187,12 @@ export class WebSocketChannel {
     const state = this.state(ws);
     const claims = await this.verify(ws, token);
     if (!claims || state.closed) return;
+    const credential = this.opts.access && (await this.opts.access.credentials.load(claims.jti));
+    if (state.closed) return;
+    if (this.opts.access && !credential) {
+      this.badFrame(ws, 'The binding token carries no delivery credential any more (it expired, or the FHIR server stopped accepting it); request a new one with $get-ws-binding-token', 'login');
+      return;
+    }
     const fresh = claims.subscriptions.filter((id) => !state.bindings.has(id)).length;
     if (state.bindings.size + fresh > this.opts.limits.maxBindingsPerSocket) {
       this.badFrame(ws, `a socket may bind at most ${this.opts.limits.maxBindingsPerSocket} subscriptions`);
@@ -193,6 +209,7 @@ export class WebSocketChannel {
       const binding: Binding = existing ?? { jti: claims.jti, expiresAt: 0, lastSent: 0 };
       binding.jti = claims.jti;
       binding.expiresAt = claims.expiresAt.getTime();
+      binding.credential = credential;
       if (!existing) {
         void this.opts.presence?.report([id]).catch(() => undefined);
         state.bindings.set(id, binding);
@@ -230,17 +247,54 @@ export class WebSocketChannel {
         const resource = body ? (JSON.parse(body) as DeliveredEvent).resource : undefined;
         events.push({ eventNumber: entry.seq, timestamp: logged.t, focusReference: logged.r, interaction: logged.i, versionId: logged.v, resourceJson: resource ? this.rewriter.text(JSON.stringify(resource)) : undefined });
       }
+      if (!(await this.withhold(ws, sub, binding, events, 'replay'))) return;
       this.sendEvents(ws, sub, binding, events);
     } finally {
-      const pending = binding.pending ?? [];
-      binding.pending = undefined;
-      for (const p of pending) this.sendLive(ws, sub, binding, p.event, p.number, undefined);
+      await this.drainPending(ws, sub, binding);
     }
+  }
+
+  /** Live events that arrived during the replay, checked and sent after it, in order. */
+  private async drainPending(ws: Socket, sub: ActiveSubscription, binding: Binding): Promise<void> {
+    try {
+      while (binding.pending?.length && this.state(ws).bindings.get(sub.id) === binding) {
+        const batch = binding.pending.splice(0);
+        const events = batch.map((p) => this.eventInput(p.event, p.number));
+        if (!(await this.withhold(ws, sub, binding, events, 'live'))) return;
+        batch.forEach((p, i) => this.sendLive(ws, sub, binding, p.event, p.number, undefined, undefined, events[i]!.withheld === true));
+      }
+    } finally {
+      binding.pending = undefined;
+    }
+  }
+
+  /**
+   * Marks what the binding may not read (DELIVERY_AUTHORIZATION=upstream). False when the upstream
+   * no longer accepts its credential: the binding has then been ended.
+   */
+  private async withhold(ws: Socket, sub: ActiveSubscription, binding: Binding, events: NotificationEventInput[], path: DeliveryPath): Promise<boolean> {
+    const access = this.opts.access;
+    if (!access || !binding.credential) return true;
+    const { unauthorized } = await withholdUnreadable(access, binding.credential, sub.content, events, path);
+    if (unauthorized) this.credentialRefused(ws, sub.id, binding);
+    return !unauthorized;
+  }
+
+  private credentialRefused(ws: Socket, id: string, binding: Binding): void {
+    if (this.state(ws).bindings.get(id) !== binding) return;
+    this.sendOutcome(ws, 'login', `The FHIR server no longer accepts the credential Subscription/${id} was bound with; its binding has ended. Request a new token with $get-ws-binding-token and bind it (with events-since to catch up)`, id);
+    this.unbindLocal(ws, id);
+    void this.opts.access?.credentials.forget(binding.jti).catch((err: unknown) => this.opts.logger.warn({ err }, 'could not forget a refused delivery credential'));
+  }
+
+  private eventInput(event: DeliveredEvent, number: number, resourceJson?: string): NotificationEventInput {
+    const json = resourceJson ?? (event.resource ? this.rewriter.text(JSON.stringify(event.resource)) : undefined);
+    return { eventNumber: number, timestamp: event.timestamp, focusReference: event.reference, interaction: event.interaction, versionId: event.versionId, resourceJson: json };
   }
 
   private deliver(message: string): void {
     const msg = JSON.parse(message) as DeliveryMessage;
-    let resourceJson: string | undefined;
+    const json: { text?: string | undefined } = {};
     for (const [id, number] of msg.matches) {
       const sockets = this.bySubscription.get(id);
       if (!sockets?.size) continue;
@@ -249,40 +303,77 @@ export class WebSocketChannel {
         this.opts.logger.debug({ subscription: id, eventNumber: number, event: msg.event.eventId }, 'notification dropped: the subscription is no longer active on this replica');
         continue;
       }
-      // Serialised once per event, rendered once per subscription and dialect, sent to every socket.
-      resourceJson ??= msg.event.resource ? this.rewriter.text(JSON.stringify(msg.event.resource)) : undefined;
-      const rendered = new Map<Dialect, string>();
-      for (const ws of sockets) {
-        const binding = this.state(ws).bindings.get(id);
-        if (!binding) continue;
-        if (binding.pending) {
-          binding.pending.push({ event: msg.event, number });
-          continue;
-        }
-        const before = binding.lastSent;
-        this.sendLive(ws, sub, binding, msg.event, number, rendered, resourceJson);
-        if (binding.lastSent > before && msg.receivedAt !== undefined) this.opts.metrics.observeEventToFrame(msg.receivedAt);
+      if (!this.gate) {
+        this.fanOut(id, msg, number, undefined, json);
+        continue;
       }
+      // One access check per distinct credential (not per socket) before anything is rendered.
+      const refs = sub.content === 'empty' ? [] : [focusOf(msg.event)];
+      this.gate.run(id, this.credentialsOf(sockets, id), refs, (verdicts) => this.fanOut(id, msg, number, verdicts, json));
     }
   }
 
-  private sendLive(ws: Socket, sub: ActiveSubscription, binding: Binding, event: DeliveredEvent, number: number, cache: Map<Dialect, string> | undefined, resourceJson?: string): void {
+  private *credentialsOf(sockets: Iterable<Socket>, id: string): Generator<Credential> {
+    for (const ws of sockets) {
+      const credential = this.state(ws).bindings.get(id)?.credential;
+      if (credential) yield credential;
+    }
+  }
+
+  /** Sends one event to the subscription's local sockets; with verdicts, what each binding may see. */
+  private fanOut(id: string, msg: DeliveryMessage, number: number, verdicts: Verdicts | undefined, json: { text?: string | undefined }): void {
+    const { event } = msg;
+    const sockets = this.bySubscription.get(id);
+    const sub = this.opts.registry.get(id);
+    if (!sockets?.size || !sub) return;
+    // Serialised once per event, rendered once per subscription, dialect and variant (the empty
+    // variant only when some binding needs it), sent to every socket.
+    json.text ??= event.resource ? this.rewriter.text(JSON.stringify(event.resource)) : undefined;
+    const rendered = new Map<string, string>();
+    // Ending a binding below deletes from the set; a Set iterator stays valid through deletes.
+    for (const ws of sockets) {
+      const binding = this.state(ws).bindings.get(id);
+      if (!binding) continue;
+      if (binding.pending) {
+        binding.pending.push({ event, number });
+        continue;
+      }
+      let withheld = false;
+      if (verdicts) {
+        const verdict = binding.credential && verdicts.get(binding.credential.id);
+        if (verdict?.unauthorized) {
+          this.credentialRefused(ws, id, binding);
+          continue;
+        }
+        // A binding renewed with another credential while the check ran is not in the verdicts: withheld.
+        withheld = !verdict?.visible.has(event.reference);
+        if (withheld && number > binding.lastSent) this.opts.metrics.notificationsWithheld.inc({ path: 'live' });
+      }
+      const before = binding.lastSent;
+      this.sendLive(ws, sub, binding, event, number, rendered, json.text, withheld);
+      if (binding.lastSent > before && msg.receivedAt !== undefined) this.opts.metrics.observeEventToFrame(msg.receivedAt);
+    }
+  }
+
+  private sendLive(ws: Socket, sub: ActiveSubscription, binding: Binding, event: DeliveredEvent, number: number, cache: Map<string, string> | undefined, resourceJson?: string, withheld = false): void {
     const state = this.state(ws);
     if (number <= binding.lastSent) {
       this.opts.logger.debug({ subscription: sub.id, eventNumber: number, socket: state.id }, 'notification not sent again: this binding already had it (from a replay)');
       return;
     }
     const dialect = state.dialect;
-    let text = cache?.get(dialect);
+    const variant = withheld ? `${dialect}:withheld` : dialect;
+    let text = cache?.get(variant);
     if (!text) {
-      const json = resourceJson ?? (event.resource ? this.rewriter.text(JSON.stringify(event.resource)) : undefined);
-      text = this.render(sub, dialect, 'event-notification', number, [{ eventNumber: number, timestamp: event.timestamp, focusReference: event.reference, interaction: event.interaction, versionId: event.versionId, resourceJson: json }]);
-      cache?.set(dialect, text);
+      const input = this.eventInput(event, number, resourceJson);
+      if (withheld) input.withheld = true;
+      text = this.render(sub, dialect, 'event-notification', number, [input]);
+      cache?.set(variant, text);
     }
     binding.lastSent = number;
     this.send(ws, text);
     this.opts.metrics.notificationsSent.inc();
-    const fields = { subscription: sub.id, eventNumber: number, event: event.eventId, focus: event.reference, socket: state.id, bytes: text.length };
+    const fields = { subscription: sub.id, eventNumber: number, event: event.eventId, focus: event.reference, withheld, socket: state.id, bytes: text.length };
     this.opts.logger.debug(fields, state.closed ? 'notification dropped: the socket closed (a slow consumer is closed; it replays on reconnect)' : 'notification sent');
   }
 
@@ -373,7 +464,7 @@ export class WebSocketChannel {
     }
   }
 
-  private badFrame(ws: Socket, reason: string, code: 'invalid' | 'security' | 'expired' = 'invalid'): void {
+  private badFrame(ws: Socket, reason: string, code: 'invalid' | 'security' | 'login' | 'expired' = 'invalid'): void {
     const state = this.state(ws);
     if (state.closed) return;
     this.sendOutcome(ws, code, reason);

@@ -22,6 +22,9 @@ export interface NotificationEventInput {
   resourceJson?: string;
   versionId?: string;
   additionalContext?: Array<{ reference: string; resourceJson?: string }>;
+  /** The recipient may not read the focus: the event is rendered as in an `empty` notification
+   * (its number and timestamp only), whatever the content level. */
+  withheld?: boolean;
 }
 
 export interface NotificationInput {
@@ -54,11 +57,14 @@ export function renderNotification(input: NotificationInput): string {
   if (input.type === 'event-notification' && input.events.length === 0) {
     throw new RangeError('an event-notification needs at least one event');
   }
+  // Nothing the recipient may see: exactly the notification an `empty` subscription gets.
+  if (input.content !== 'empty' && input.events.length > 0 && input.events.every((e) => e.withheld)) input = { ...input, content: 'empty' };
   const base = input.publicBaseUrl.replace(/\/+$/, '');
   const events = input.events.map((event) => targeted(event, base));
+  const shown = events.filter((e) => !e.event.withheld);
   // Handshakes and heartbeats never carry resources, whatever the content level.
   const carriesEntries = input.type === 'event-notification' || input.type === 'query-event';
-  return input.dialect === 'medplum' ? renderMedplum(input, events, carriesEntries) : renderSpec(input, base, events, carriesEntries);
+  return input.dialect === 'medplum' ? renderMedplum(input, events, shown, carriesEntries) : renderSpec(input, base, events, shown, carriesEntries);
 }
 
 interface Target {
@@ -75,7 +81,8 @@ interface TargetedEvent {
   context: Array<{ target: Target; resourceJson?: string }>;
 }
 
-function renderSpec(input: NotificationInput, base: string, events: TargetedEvent[], carriesEntries: boolean): string {
+// `events` feed the status (every event keeps its number); `shown` (the ones not withheld) the entries.
+function renderSpec(input: NotificationInput, base: string, events: TargetedEvent[], shown: TargetedEvent[], carriesEntries: boolean): string {
   const { version, content } = input;
   const subscriptionUrl = `${base}/Subscription/${input.subscriptionId}`;
   const status = buildStatus(version, {
@@ -88,7 +95,7 @@ function renderSpec(input: NotificationInput, base: string, events: TargetedEven
     events: events.map((e) => statusEvent(e, content, (t) => t.url)),
   });
   const entries = [JSON.stringify(statusEntry(version, status, subscriptionUrl))];
-  if (carriesEntries) entries.push(...(version === 'R5' ? r5Entries(content, events) : historyEntries(content, events)));
+  if (carriesEntries) entries.push(...(version === 'R5' ? r5Entries(content, shown) : historyEntries(content, shown)));
 
   const header =
     version === 'R5'
@@ -156,7 +163,7 @@ function r5Entries(content: ContentLevel, events: TargetedEvent[]): string[] {
 // `subscription.reference.split('/')[1]`, so the reference must be relative; Medplum's own server
 // sends an R4B-style SubscriptionStatus with no fullUrl and `{resource, fullUrl}` for the focus, and
 // its apps read the changed resource at entry[1]. Entries therefore stay aligned one per event.
-function renderMedplum(input: NotificationInput, events: TargetedEvent[], carriesEntries: boolean): string {
+function renderMedplum(input: NotificationInput, events: TargetedEvent[], shown: TargetedEvent[], carriesEntries: boolean): string {
   const status = buildStatus('R4B', {
     id: input.statusId,
     subscriptionUrl: `Subscription/${input.subscriptionId}`,
@@ -168,7 +175,7 @@ function renderMedplum(input: NotificationInput, events: TargetedEvent[], carrie
   });
   const entries = [JSON.stringify({ resource: status })];
   if (carriesEntries && input.content === 'full-resource') {
-    for (const { event, focus } of events) {
+    for (const { event, focus } of shown) {
       // Medplum sends the deleted version too, so spliced text is used for any interaction; without
       // it the request line still tells the client what happened.
       const resourceJson = checked(event.resourceJson);
@@ -190,7 +197,7 @@ function topicFor(input: NotificationInput): string | undefined {
 
 function statusEvent({ event, focus, context }: TargetedEvent, content: ContentLevel, ref: (t: Target) => string): StatusEventInput {
   const out: StatusEventInput = { eventNumber: event.eventNumber, timestamp: event.timestamp };
-  if (content === 'empty') return out;
+  if (content === 'empty' || event.withheld) return out;
   // No Reference.type: it is only asked for when the reference does not show the type, and ours do.
   out.focus = { reference: ref(focus) };
   if (context.length) out.additionalContext = context.map(({ target }) => ({ reference: ref(target) }));

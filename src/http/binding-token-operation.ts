@@ -70,6 +70,14 @@ export function bindingTokenOperation(ctx: OwnedContext) {
   async function answer(ex: Exchange, ids: string[]): Promise<void> {
     requireActive(ids);
     const { token, claims } = await ctx.tokens.issue(ids);
+    if (ctx.access) {
+      // The binding delivers with this request's authority: kept (sealed) for as long as the token lives.
+      const { credentials } = ctx.access;
+      await credentials.keep(claims.jti, credentials.fromHeaders(ex.headers), claims.expiresAt).catch(async (err: unknown) => {
+        await ctx.tokens.revoke(claims.jti).catch(() => undefined);
+        throw err;
+      });
+    }
     // A subscription removed while the token was being recorded may have missed its revocation.
     if (ids.some((id) => !ctx.registry.get(id))) {
       await ctx.tokens.revoke(claims.jti);

@@ -1,4 +1,5 @@
 import type { Pool } from 'undici';
+import type { DeliveryAccess } from '../access/delivery-access.js';
 import type { FhirVersion } from '../config.js';
 import type { EndpointChecker } from '../channels/resthook-endpoint.js';
 import type { BindingTokens } from '../channels/tokens.js';
@@ -21,6 +22,8 @@ export interface OwnedContext {
   engine: Engine;
   /** Issues and revokes WebSocket binding tokens ($get-ws-binding-token). */
   tokens: BindingTokens;
+  /** DELIVERY_AUTHORIZATION=upstream; absent with none. */
+  access?: DeliveryAccess | undefined;
   fhirVersion: FhirVersion;
   publicBaseUrl: string;
   wsUrl: string;

@@ -1,6 +1,8 @@
+import { lowerContent, withholdUnreadable } from '../access/delivery-access.js';
 import { eventBodyKey, type DeliveredEvent, type LoggedEvent } from '../events/delivery.js';
 import { renderNotification, type NotificationEventInput } from '../fhir/notification.js';
 import type { ContentLevel, SubscriptionStatusCode } from '../fhir/subscription.js';
+import { parseSubscription } from '../fhir/subscription-parse.js';
 import { eventCounterKey, eventLogKey } from '../subscriptions/keys.js';
 import { relay } from '../upstream/forward.js';
 import type { OwnedContext } from './context.js';
@@ -21,7 +23,10 @@ const MAX_EVENTS = 1000;
 
 /**
  * $events on one subscription: its event log in the version's notification shape. The caller must
- * be able to read the subscription at the upstream, with its own credentials.
+ * be able to read the subscription at the upstream, with its own credentials. `content` may lower
+ * the subscription's level, never raise it (a higher one is capped); with
+ * DELIVERY_AUTHORIZATION=upstream an event whose focus the caller may not read is shown as in an
+ * `empty` notification.
  */
 export function eventsOperation(ctx: OwnedContext) {
   return (ex: Exchange, id: string): Promise<void> => {
@@ -79,6 +84,11 @@ export function eventsOperation(ctx: OwnedContext) {
           resourceJson: resource ? JSON.stringify(resource) : undefined,
         });
       }
+      const level = lowerContent(active?.content ?? storedContent(stored, ctx), content);
+      if (ctx.access) {
+        // The caller's own credential; a 401 here only withholds (this request is answered, nothing more).
+        await withholdUnreadable(ctx.access, ctx.access.credentials.fromHeaders(ex.headers), level, events, 'events');
+      }
       const text = renderNotification({
         version: active?.notificationVersion ?? ctx.fhirVersion,
         dialect: 'spec',
@@ -87,13 +97,22 @@ export function eventsOperation(ctx: OwnedContext) {
         publicBaseUrl: ctx.publicBaseUrl,
         topic: active && !active.criteria ? active.topic : undefined,
         status: active ? active.status : (stored.status ?? 'off'),
-        content: content ?? active?.content ?? 'id-only',
+        content: level,
         eventsSinceSubscriptionStart: total,
         events,
       });
       send(ex, 200, [['Content-Type', FHIR_JSON]], ctx.rewriter.active ? ctx.rewriter.text(text) : text);
     })();
   };
+}
+
+/** The content level of a subscription that is not active here; what cannot be read shows nothing. */
+function storedContent(stored: unknown, ctx: OwnedContext): ContentLevel {
+  try {
+    return parseSubscription(stored, { fhirVersion: ctx.fhirVersion, topics: ctx.topics, knownResourceTypes: ctx.knownResourceTypes, now: new Date(0) }).content;
+  } catch {
+    return 'empty';
+  }
 }
 
 function number(raw: string | undefined, name: string): number | undefined {

@@ -120,7 +120,9 @@ describe('Two deployments on one Redis stay apart (different REDIS_KEY_PREFIX)',
     const [sx, sy] = await Promise.all([subscribe(x, 'apart'), subscribe(y, 'apart')]);
     const [cx, cy] = await Promise.all([bind(x, await token(x, sx)), bind(y, await token(y, sy))]);
     try {
-      // The documented producer command for deployment X: PUBLISH <prefix>fhir:resource-changes.
+      // The documented producer command for deployment X: PUBLISH <prefix>fhir:resource-changes,
+      // about a resource X's upstream holds (delivery confirms the subscriber may read it there).
+      await store(upstreamX, 'for-x');
       await producer.publish(`${prefixX}fhir:resource-changes`, event('for-x'));
       await cx.next((f) => notificationType(f) === 'event-notification', 'X notified');
       // A write proxied by Y goes to Y's own channel only.
@@ -170,6 +172,7 @@ describe('The default deployment listens on the documented channel (memory engin
     const client = await bind(g, await token(g, id));
     try {
       // With the default key prefix the channel is the contract's name, not a prefixed one.
+      await store(upstream, 'default-channel');
       await g.engine.publish('fhir:resource-changes', event('default-channel'), { raw: true });
       const n = await client.next((f) => notificationType(f) === 'event-notification', 'the notification');
       expect(JSON.stringify(n)).to.contain('Observation/default-channel');
@@ -178,6 +181,12 @@ describe('The default deployment listens on the documented channel (memory engin
     }
   });
 });
+
+/** The resource an event announces, stored at the upstream under its id. */
+async function store(upstream: DemoUpstream, id: string): Promise<void> {
+  const res = await fhir('PUT', `${upstream.url}/Observation/${id}`, JSON.parse(event(id)).resource);
+  expect(res.status, JSON.stringify(res.body)).to.be.oneOf([200, 201]);
+}
 
 function event(id: string): string {
   return JSON.stringify({

@@ -105,7 +105,9 @@ describe('WebSocket channel limits', function () {
     const id = await subscribe(base, { filter: 'Observation?patient=Patient/exp' });
     // A token of the gateway's own kind (same key and issuer) that lives one second.
     const short = new BindingTokens({ engine: gateway.engine, keys: { algorithm: 'HS256', secret: SECRET }, lifetimeSeconds: 1, issuer: deploymentIssuer({ keyPrefix: prefix }), logger: createLogger('silent') });
-    const { token: t } = await short.issue([id]);
+    const { token: t, claims } = await short.issue([id]);
+    // $get-ws-binding-token would also have kept the caller's (here anonymous) credential.
+    await gateway.access?.credentials.keep(claims.jti, gateway.access.credentials.credential(undefined), claims.expiresAt);
     const client = await WsClient.connect(`ws://127.0.0.1:${gateway.port}/ws`);
     try {
       client.send(`bind-with-token ${t}`);

@@ -36,6 +36,9 @@ describe('config', () => {
     expect(c.fhirUpstreamUrl).to.equal(undefined);
     expect(c.publicBaseUrl).to.equal(undefined);
     expect(c.redis).to.equal(undefined);
+    expect(c.deliveryAuthorization, 'resources only to who may read them').to.equal('upstream');
+    expect(loadConfig({ CONFIG_FILE: file({ deliveryAuthorization: 'none' }) }).deliveryAuthorization).to.equal('none');
+    expect(loadConfig({ CONFIG_FILE: file({}), DELIVERY_AUTHORIZATION: 'none' }).deliveryAuthorization).to.equal('none');
   });
 
   it('layers defaults < file < environment', () => {
@@ -81,6 +84,7 @@ describe('config', () => {
     ['Redis without a token secret', { REDIS_URL: 'redis://r:6379' }, /^TOKEN_SECRET is required when Redis is configured/],
     ['a short token secret', { TOKEN_SECRET: 'short' }, /^TOKEN_SECRET must be at least 32 characters \(got "\[redacted\]"\)$/],
     ['an unknown log level', { LOG_LEVEL: 'loud' }, /^LOG_LEVEL must be one of/],
+    ['an unknown delivery authorization', { DELIVERY_AUTHORIZATION: 'off' }, /^DELIVERY_AUTHORIZATION must be one of upstream, none \(got "off"\)$/],
     ['a body limit that is not a number', { MAX_BODY_BYTES: '5MB' }, /^MAX_BODY_BYTES must be an integer/],
     ['a config file that is missing', { CONFIG_FILE: '/nonexistent/gw.json' }, /^CONFIG_FILE cannot be read/],
   ];

@@ -574,6 +574,44 @@ describe('fhir/notification', () => {
     });
   });
 
+  describe('withheld events (the recipient may not read the focus)', () => {
+    const hidden = event({ eventNumber: 3, focusReference: `Patient/${PATIENT.id}`, resourceJson: JSON.stringify(PATIENT), withheld: true });
+    const shown = event({ eventNumber: 4 });
+
+    it('renders a notification whose only event is withheld exactly as the empty content level does', () => {
+      for (const version of VERSIONS) {
+        for (const dialect of ['spec', 'medplum'] as const) {
+          for (const content of ['id-only', 'full-resource'] as const) {
+            const withheld = renderNotification(input({ version, dialect, content, events: [hidden] }));
+            const empty = renderNotification(input({ version, dialect, content: 'empty', events: [{ ...hidden, withheld: undefined }] }));
+            expect(withheld, `${version} ${dialect} ${content}`).to.equal(empty);
+            expect(withheld).to.not.include(PATIENT.id);
+          }
+        }
+      }
+    });
+
+    it('keeps every event number in a batch but shows only the events not withheld', () => {
+      for (const version of VERSIONS) {
+        const text = renderNotification(input({ version, content: 'full-resource', eventsSinceSubscriptionStart: 4, events: [hidden, shown] }));
+        expect(text, version).to.not.include('"family"');
+        const bundle = JSON.parse(text);
+        if (version === 'R4') {
+          const events = params(bundle).get('notification-event')!.map((e) => parts(e));
+          expect(events.map((e) => e.get('event-number')![0].valueString)).to.deep.equal(['3', '4']);
+          expect(events[0]!.has('focus')).to.equal(false);
+          expect(events[1]!.get('focus')![0].valueReference.reference).to.equal(`${BASE}/Encounter/${ENCOUNTER_ID}`);
+        } else {
+          const events = bundle.entry[0].resource.notificationEvent;
+          expect(events.map((e: Json) => e.eventNumber)).to.deep.equal(['3', '4']);
+          expect(events[0].focus).to.equal(undefined);
+          expect(events[1].focus.reference).to.equal(`${BASE}/Encounter/${ENCOUNTER_ID}`);
+        }
+        expect(bundle.entry.slice(1).map((e: Json) => e.resource?.resourceType)).to.deep.equal(['Encounter']);
+      }
+    });
+  });
+
   describe('text', () => {
     it('splices the resource text byte for byte, whatever its formatting', () => {
       const pretty = JSON.stringify({ resourceType: 'Encounter', id: ENCOUNTER_ID, note: 'caf\u00e9 \u2028 "quoted" \\ </script>', z: 1, a: [] }, null, 2);
