@@ -63,6 +63,20 @@ export interface Config {
    * key prefix, `<prefix>fhir:resource-changes` with another, so deployments sharing a Redis stay apart.
    */
   eventsChannel?: string;
+  /** The durable input (a Redis stream, or in-process on memory); unset: the channel only. */
+  eventsStream?: string;
+  /** The stream's consumer group; unset: `<keyPrefix>gateway`, one per deployment. */
+  eventsStreamGroup?: string;
+  /** Stream trimming: about this many newest entries (XADD MAXLEN ~)... */
+  eventsStreamMaxLen: number;
+  /** ...and none older than this (XTRIM MINID ~, every minute). */
+  eventsStreamMaxAgeMs: number;
+  /** An entry pending this long on a replica that stopped is taken over by another. */
+  eventsStreamReclaimMs: number;
+  /** How often the upstream's _history is read for changes no producer reported; 0: never. */
+  catchupIntervalMs: number;
+  /** A Redis command not answered within this fails, and callers answer 503. */
+  redisCommandTimeoutMs: number;
   /** HS256 signs binding tokens with tokenSecret; RS256/ES256 with the key files. */
   tokenAlgorithm: TokenAlgorithm;
   tokenSecret?: string;
@@ -109,6 +123,12 @@ const str: Parse<string> = (raw, key) => (typeof raw === 'string' && raw.trim() 
 const int = (min: number, max: number): Parse<number> => (raw, key) => {
   const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\s*-?\d+\s*$/.test(raw) ? Number(raw) : NaN;
   return Number.isInteger(n) && n >= min && n <= max ? n : fail(key, `must be an integer from ${min} to ${max}`, raw);
+};
+
+/** A period in milliseconds, or 0 for never. */
+const periodOrOff = (min: number, max: number): Parse<number> => (raw, key) => {
+  const n = int(0, max)(raw, key);
+  return n === 0 || n >= min ? n : fail(key, `must be 0 (off) or from ${min} to ${max}`, raw);
 };
 
 const oneOf = <T extends string>(...values: T[]): Parse<T> => (raw, key) =>
@@ -229,6 +249,13 @@ const KEYS = {
   fhirBasePath: { env: 'FHIR_BASE_PATH', parse: basePath },
   fhirVersion: { env: 'FHIR_VERSION', parse: oneOf<FhirVersion>('R4', 'R4B', 'R5') },
   eventsChannel: { env: 'EVENTS_CHANNEL', parse: str },
+  eventsStream: { env: 'EVENTS_STREAM', parse: str },
+  eventsStreamGroup: { env: 'EVENTS_STREAM_GROUP', parse: str },
+  eventsStreamMaxLen: { env: 'EVENTS_STREAM_MAX_LEN', parse: int(1000, 100_000_000) },
+  eventsStreamMaxAgeMs: { env: 'EVENTS_STREAM_MAX_AGE_MS', parse: int(60_000, 365 * 86_400_000) },
+  eventsStreamReclaimMs: { env: 'EVENTS_STREAM_RECLAIM_MS', parse: int(1000, 3_600_000) },
+  catchupIntervalMs: { env: 'CATCHUP_INTERVAL_MS', parse: periodOrOff(1000, 86_400_000) },
+  redisCommandTimeoutMs: { env: 'REDIS_COMMAND_TIMEOUT_MS', parse: int(100, 60_000) },
   tokenSecret: { env: 'TOKEN_SECRET', parse: str },
   tokenAlgorithm: { env: 'TOKEN_ALGORITHM', parse: oneOf<TokenAlgorithm>('HS256', 'RS256', 'ES256') },
   tokenPrivateKeyFile: { env: 'TOKEN_PRIVATE_KEY_FILE', parse: str },
@@ -266,6 +293,11 @@ const DEFAULTS = {
   wsMaxBadFrames: 5,
   abandonedSubscriptionMs: 24 * 3_600_000,
   eventLogMaxAgeMs: 24 * 3_600_000,
+  eventsStreamMaxLen: 100_000,
+  eventsStreamMaxAgeMs: 24 * 3_600_000,
+  eventsStreamReclaimMs: 30_000,
+  catchupIntervalMs: 60_000,
+  redisCommandTimeoutMs: 800,
   tokenAlgorithm: 'HS256',
   tokenLifetimeSeconds: 3600,
   logLevel: 'info',

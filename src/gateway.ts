@@ -8,7 +8,10 @@ import { AbandonedSubscriptionReaper } from './subscriptions/reaper.js';
 import { DEFAULT_KEY_PREFIX, type Config, type FhirVersion, type RedisConfig } from './config.js';
 import { createEngine, type EngineOptions } from './engine/index.js';
 import type { Engine } from './engine/engine.js';
+import { CatchUp } from './events/catchup.js';
+import { EventLog } from './eventlog/index.js';
 import { DEFAULT_EVENTS_CHANNEL, EventPipeline } from './events/pipeline.js';
+import { StreamInput } from './events/stream-input.js';
 import { parseAllowList } from './fhir/endpoint-rule.js';
 import { resourceTypes } from './fhir/search-parameters.js';
 import type { OwnedContext } from './http/context.js';
@@ -19,7 +22,7 @@ import { HttpServer } from './http/server.js';
 import type { Logger } from './log.js';
 import { Metrics } from './metrics.js';
 import { SubscriptionService } from './subscriptions/service.js';
-import { UpstreamClient } from './upstream/fhir-client.js';
+import { SERVICE, UpstreamClient } from './upstream/fhir-client.js';
 import { createUpstreamPool } from './upstream/pool.js';
 import { createProxy, type SeenWrite } from './upstream/proxy.js';
 import { UrlRewriter } from './upstream/rewrite.js';
@@ -34,6 +37,7 @@ export interface Gateway {
   readonly metrics: Metrics;
   readonly subscriptions: SubscriptionService;
   readonly pipeline: EventPipeline;
+  readonly eventLog: EventLog;
   readonly tokens: BindingTokens;
   /** Delivery authorization (DELIVERY_AUTHORIZATION=upstream); undefined with none. */
   readonly access: DeliveryAccess | undefined;
@@ -45,13 +49,15 @@ export interface Gateway {
 /** `demo`: the upstream is the embedded demo server (main.ts started it). */
 export async function startGateway(config: Config & { fhirUpstreamUrl: string; demo?: boolean }, logger: Logger): Promise<Gateway> {
   const metrics = new Metrics();
-  const engine = createEngine(engineOptions(config.redis), logger);
+  const engine = createEngine(engineOptions(config.redis, config.redisCommandTimeoutMs), logger);
   await engine.start();
   const pool = createUpstreamPool({ baseUrl: config.fhirUpstreamUrl, connections: config.upstreamConnections, timeoutMs: config.upstreamTimeoutMs });
   const client = new UpstreamClient(pool, config.fhirUpstreamUrl, config.upstreamAuthorization);
 
   let subscriptions: SubscriptionService | undefined;
   let pipeline: EventPipeline | undefined;
+  let input: StreamInput | undefined;
+  let catchUp: CatchUp | undefined;
   const server = new HttpServer(logger, metrics);
   try {
     const fhirVersion = config.fhirVersion ?? (await detectFhirVersion(client, config.upstreamWaitMs, logger));
@@ -68,6 +74,17 @@ export async function startGateway(config: Config & { fhirUpstreamUrl: string; d
     });
     await subscriptions.start();
     const service = subscriptions;
+    const retention = { maxLen: config.eventLogMax, maxAgeMs: config.eventLogMaxAgeMs };
+    // Only a deployment whose upstream has never held a Subscription may number from 1 (epoch.ts).
+    const noSubscriptionsYet = async (): Promise<boolean> => {
+      const search = client.search('Subscription?_count=1', SERVICE, 1);
+      const first = await search.next();
+      await search.return(undefined);
+      return first.done === true;
+    };
+    const eventLog = new EventLog({ engine, logger: logger.child({ component: 'eventlog' }), registry: service.registry, retention, noSubscriptionsYet });
+    eventLog.onEpochChange(() => metrics.eventLogStateLost.inc());
+    await eventLog.start();
     pipeline = new EventPipeline({
       engine,
       registry: service.registry,
@@ -77,11 +94,33 @@ export async function startGateway(config: Config & { fhirUpstreamUrl: string; d
       logger,
       metrics,
       eventsChannel: producerChannel(config),
-      retention: { maxLen: config.eventLogMax, maxAgeMs: config.eventLogMaxAgeMs },
+      retention,
+      eventLog,
       upstreamBase: config.fhirUpstreamUrl,
+      leaseMs: config.eventsStreamReclaimMs,
+      stream: config.eventsStream ? { name: config.eventsStream, maxLen: config.eventsStreamMaxLen } : undefined,
     });
     await pipeline.start();
     const events = pipeline;
+    if (config.eventsStream) {
+      input = new StreamInput({
+        engine,
+        stream: config.eventsStream,
+        group: config.eventsStreamGroup ?? `${config.redis?.keyPrefix ?? DEFAULT_KEY_PREFIX}gateway`,
+        reclaimIdleMs: config.eventsStreamReclaimMs,
+        maxAgeMs: config.eventsStreamMaxAgeMs,
+        submit: (message) => events.submit(message, 'stream'),
+        logger,
+        metrics,
+      });
+      await input.start();
+    }
+    if (config.catchupIntervalMs > 0) {
+      catchUp = new CatchUp({ engine, client, intervalMs: config.catchupIntervalMs, types: () => events.matcher.interestingTypes(), submit: (message) => events.submit(message, 'catchup'), logger, metrics });
+      await catchUp.start();
+    }
+    const streamInput = input;
+    const catchingUp = catchUp;
     metrics.track('fsg_subscriptions_active', 'Active subscriptions in the registry', () => service.registry.size);
     metrics.track('fsg_topics', 'Subscription topics the gateway can evaluate', () => service.topics.all().length);
     metrics.track('fsg_engine_ready', 'Whether the engine is ready (1) or not (0): the Redis connections, or always 1 for the memory engine', () => (engine.isReady() ? 1 : 0));
@@ -106,6 +145,7 @@ export async function startGateway(config: Config & { fhirUpstreamUrl: string; d
     const reaper = new AbandonedSubscriptionReaper({ engine, registry: service.registry, client, logger, abandonedAfterMs: config.abandonedSubscriptionMs });
     const channel = new WebSocketChannel({
       engine,
+      eventLog,
       registry: service.registry,
       tokens,
       metrics,
@@ -141,6 +181,7 @@ export async function startGateway(config: Config & { fhirUpstreamUrl: string; d
       registry: service.registry,
       topics: service.topics,
       engine,
+      eventLog,
       tokens,
       access,
       fhirVersion,
@@ -163,6 +204,7 @@ export async function startGateway(config: Config & { fhirUpstreamUrl: string; d
       metrics,
       subscriptions: service,
       pipeline: events,
+      eventLog,
       tokens,
       access,
       close: () =>
@@ -174,7 +216,10 @@ export async function startGateway(config: Config & { fhirUpstreamUrl: string; d
           const cut = await server.drain(config.shutdownTimeoutMs);
           if (cut > 0) logger.warn({ requests: cut }, 'shutdown timeout reached; closing requests still in flight');
           // Each step runs even if an earlier one fails (Redis gone, say): a stop must release everything.
+          await bestEffort(logger, 'catch-up', async () => catchingUp?.close());
+          await bestEffort(logger, 'events stream', async () => streamInput?.close());
           await bestEffort(logger, 'event pipeline', () => events.close());
+          eventLog.close();
           await bestEffort(logger, 'subscriptions', () => service.close());
           await bestEffort(logger, 'upstream pool', () => (cut > 0 ? pool.destroy() : pool.close()));
           server.close();
@@ -184,6 +229,8 @@ export async function startGateway(config: Config & { fhirUpstreamUrl: string; d
     };
   } catch (err) {
     server.close();
+    await bestEffort(logger, 'catch-up', async () => catchUp?.close());
+    await bestEffort(logger, 'events stream', async () => input?.close());
     await bestEffort(logger, 'event pipeline', async () => pipeline?.close());
     await bestEffort(logger, 'subscriptions', async () => subscriptions?.close());
     await bestEffort(logger, 'upstream pool', () => pool.destroy());
@@ -218,11 +265,11 @@ function producerChannel(config: Config): string | undefined {
   return prefix === DEFAULT_KEY_PREFIX ? DEFAULT_EVENTS_CHANNEL : undefined;
 }
 
-function engineOptions(redis: RedisConfig | undefined): EngineOptions {
+function engineOptions(redis: RedisConfig | undefined, commandTimeoutMs: number): EngineOptions {
   if (!redis) return {};
   const { keyPrefix } = redis;
-  if (redis.url) return { redis: { url: redis.url, keyPrefix } };
-  if (redis.sentinel) return { redis: { sentinel: redis.sentinel, keyPrefix } };
-  if (redis.cluster) return { redis: { cluster: redis.cluster, keyPrefix } };
+  if (redis.url) return { redis: { url: redis.url, keyPrefix, commandTimeoutMs } };
+  if (redis.sentinel) return { redis: { sentinel: redis.sentinel, keyPrefix, commandTimeoutMs } };
+  if (redis.cluster) return { redis: { cluster: redis.cluster, keyPrefix, commandTimeoutMs } };
   return {};
 }

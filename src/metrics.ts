@@ -52,6 +52,12 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly eventLogStateLost = new Counter({
+    name: 'fsg_eventlog_state_lost_total',
+    help: 'Times this replica found the engine had lost its numbering state (a new epoch began; events may have been lost)',
+    registers: [this.registry],
+  });
+
   readonly notificationsNumbered = new Counter({
     name: 'fsg_notifications_numbered_total',
     help: 'Event numbers assigned (one per matched subscription per event)',
@@ -100,6 +106,33 @@ export class Metrics {
   readonly slowConsumers = new Counter({
     name: 'fsg_websocket_slow_consumers_total',
     help: 'Sockets closed because they did not read their notifications fast enough',
+    registers: [this.registry],
+  });
+
+  // The durable input (EVENTS_STREAM) and the catch-up from the upstream's history.
+  readonly proxyEventsUnstored = new Counter({
+    name: 'fsg_proxy_events_unstored_total',
+    help: 'Events of proxied writes that could not be added to the events stream within the retry budget (the catch-up may still find them)',
+    registers: [this.registry],
+  });
+
+  readonly streamEntries = new Counter({
+    name: 'fsg_stream_entries_total',
+    help: 'Events stream entries handled, by how: read (new), reclaimed (from a consumer that stopped), acked',
+    labelNames: ['how'] as const,
+    registers: [this.registry],
+  });
+
+  readonly catchupEvents = new Counter({
+    name: 'fsg_catchup_events_total',
+    help: "Changes read from the upstream's _history by the catch-up, fed to the pipeline (most are duplicates of events already reported)",
+    registers: [this.registry],
+  });
+
+  readonly catchupRounds = new Counter({
+    name: 'fsg_catchup_rounds_total',
+    help: 'Catch-up rounds this replica ran, by result',
+    labelNames: ['result'] as const,
     registers: [this.registry],
   });
 

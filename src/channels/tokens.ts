@@ -43,7 +43,7 @@ export interface BindingTokensOptions {
   logger: Logger;
 }
 
-// Engine keys. The per-subscription set shares the subscription's hash tag (see subscriptions/keys.ts).
+// Engine keys. The per-subscription set has its own {hash tag} per subscription.
 const jtiKey = (jti: string) => `tokens:jti:${jti}`;
 const subscriptionTokensKey = (subscriptionId: string) => `{sub:${subscriptionId}}:tokens`;
 

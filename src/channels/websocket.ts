@@ -2,12 +2,14 @@ import uWS, { type TemplatedApp, type WebSocket } from 'uWebSockets.js';
 import type { Credential } from '../access/credentials.js';
 import { focusOf, withholdUnreadable, type DeliveryAccess, type DeliveryPath } from '../access/delivery-access.js';
 import type { Engine, Unsubscribe } from '../engine/engine.js';
-import { DELIVERY_CHANNEL, eventBodyKey, type DeliveredEvent, type DeliveryMessage, type LoggedEvent } from '../events/delivery.js';
+import { EVENT_STORE_UNAVAILABLE, isEngineUnavailable } from '../engine/unavailable.js';
+import type { Epoch, EventLog, EventRecord } from '../eventlog/index.js';
+import { DELIVERY_CHANNEL, type DeliveredEvent, type DeliveryMessage } from '../events/delivery.js';
+import { eventsLostCoding } from '../fhir/events-lost.js';
 import { outcome } from '../fhir/operation-outcome.js';
 import { renderNotification, type NotificationEventInput } from '../fhir/notification.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import { eventCounterKey, eventLogKey } from '../subscriptions/keys.js';
 import type { ActiveSubscription, RegistryChange, SubscriptionRegistry } from '../subscriptions/registry.js';
 import type { UrlRewriter } from '../upstream/rewrite.js';
 import { AccessGate, type Verdicts } from './access-gate.js';
@@ -31,6 +33,8 @@ export interface WebSocketLimits {
 
 export interface WebSocketChannelOptions {
   engine: Engine;
+  /** Counts for handshakes and heartbeats, replay on bind, and news of lost events. */
+  eventLog: EventLog;
   registry: SubscriptionRegistry;
   tokens: BindingTokens;
   metrics: Metrics;
@@ -62,6 +66,10 @@ interface SocketState {
 }
 
 type Socket = WebSocket<SocketState>;
+
+function newBinding(jti: string): Binding {
+  return { jti, expiresAt: 0, lastSent: 0 } as Binding;
+}
 
 const REPLAY_LIMIT = 1000;
 
@@ -102,6 +110,7 @@ export class WebSocketChannel {
   async start(): Promise<void> {
     this.unsubscribe = await this.opts.engine.subscribe(DELIVERY_CHANNEL, (message) => this.deliver(message));
     this.opts.registry.onChange((change) => this.onRegistryChange(change));
+    this.opts.eventLog.onEpochChange((_previous, next) => this.onEventsLost(next));
     this.opts.metrics.track('fsg_websocket_connections', 'Open notification sockets on this replica', () => this.sockets.size);
     const presence = this.opts.presence;
     if (presence) {
@@ -148,7 +157,14 @@ export class WebSocketChannel {
       },
       message: (ws, message, isBinary) => {
         const text = isBinary ? '' : Buffer.from(message).toString('utf8');
-        void this.receive(ws, text, isBinary).catch((err: unknown) => this.opts.logger.error({ err }, 'websocket message handling failed'));
+        void this.receive(ws, text, isBinary).catch((err: unknown) => {
+          // The client can retry a bind once the event store is back: say so instead of staying silent.
+          if (isEngineUnavailable(err)) {
+            if (!this.state(ws).closed) this.sendOutcome(ws, 'transient', EVENT_STORE_UNAVAILABLE);
+            return;
+          }
+          this.opts.logger.error({ err }, 'websocket message handling failed');
+        });
       },
       close: (ws) => {
         const state = this.state(ws);
@@ -206,7 +222,7 @@ export class WebSocketChannel {
       }
       const existing = state.bindings.get(id);
       // Binding a fresh token for a bound subscription renews it in place: no gap, no repeat.
-      const binding: Binding = existing ?? { jti: claims.jti, expiresAt: 0, lastSent: 0 };
+      const binding: Binding = existing ?? newBinding(claims.jti);
       binding.jti = claims.jti;
       binding.expiresAt = claims.expiresAt.getTime();
       binding.credential = credential;
@@ -219,53 +235,93 @@ export class WebSocketChannel {
         this.opts.metrics.websocketBinds.inc();
       }
       this.wheel.schedule(`exp:${state.id}:${id}`, binding.expiresAt, () => this.expire(ws, id, binding));
-      const total = await this.opts.engine.getCounter(eventCounterKey(id));
+      const { count: total, lostBefore } = await this.opts.eventLog.position(id);
       if (state.closed) return;
       if (!existing) binding.lastSent = eventsSince === undefined ? total : Math.min(total, Math.max(0, eventsSince - 1));
       this.send(ws, this.render(sub, state.dialect, 'handshake', total, []));
       this.opts.logger.debug({ subscription: id, dialect: state.dialect, replica: REPLICA, socket: state.id, renewed: existing !== undefined, eventsSince, eventsSoFar: total }, 'subscription bound');
       this.scheduleHeartbeat(ws, sub);
+      if (!existing && eventsSince !== undefined && eventsSince > total + 1) {
+        this.sendOutcome(ws, 'invalid', `events-since ${eventsSince} is beyond the last event of Subscription/${id} (${total}); bound from the next event, ${total + 1}`, id);
+        continue;
+      }
+      if (!existing && eventsSince !== undefined && lostBefore !== undefined && Math.max(1, eventsSince) < lostBefore) this.sendEventsLost(ws, id, lostBefore);
       if (!existing && eventsSince !== undefined) await this.replay(ws, sub, binding, eventsSince);
     }
   }
 
-  /** Sends logged events from `since` before any live one, in maxCount batches. */
+  /** Sends logged events from `since` (0: the first kept) before any live one, in maxCount batches. */
   private async replay(ws: Socket, sub: ActiveSubscription, binding: Binding, since: number): Promise<void> {
-    const { engine } = this.opts;
     binding.pending = [];
+    let read = false;
     try {
-      const bounds = await engine.logBounds(eventLogKey(sub.id));
-      const total = await engine.getCounter(eventCounterKey(sub.id));
-      if (since <= total && (!bounds || since < bounds.first)) {
-        this.sendOutcome(ws, 'not-found', `Events from ${since} of Subscription/${sub.id} are no longer kept${bounds ? `; replaying from ${bounds.first}` : ''}`, sub.id, 'warning');
+      const page = await this.opts.eventLog.read(sub.id, Math.max(1, since), Infinity, REPLAY_LIMIT);
+      if (since >= 1 && since <= page.count && (page.firstKept === null || since < page.firstKept)) {
+        this.sendOutcome(ws, 'not-found', `Events from ${since} of Subscription/${sub.id} are no longer kept${page.firstKept !== null ? `; replaying from ${page.firstKept}` : ''}`, sub.id, 'warning');
       }
-      const entries = await engine.logRange(eventLogKey(sub.id), Math.max(since, bounds?.first ?? since), Infinity, REPLAY_LIMIT);
-      const events: NotificationEventInput[] = [];
-      for (const entry of entries) {
-        const logged = JSON.parse(entry.data) as LoggedEvent;
-        const body = await engine.get(eventBodyKey(logged.e));
-        const resource = body ? (JSON.parse(body) as DeliveredEvent).resource : undefined;
-        events.push({ eventNumber: entry.seq, timestamp: logged.t, focusReference: logged.r, interaction: logged.i, versionId: logged.v, resourceJson: resource ? this.rewriter.text(JSON.stringify(resource)) : undefined });
-      }
+      const events = page.events.map((e) => this.notificationEvent(e));
       if (!(await this.withhold(ws, sub, binding, events, 'replay'))) return;
       this.sendEvents(ws, sub, binding, events);
+      read = true;
     } finally {
-      await this.drainPending(ws, sub, binding);
+      // After a failed read, what arrived is sent as it is: reading again at once would spin while Redis is away.
+      await this.drainPending(ws, sub, binding, read);
     }
   }
 
+  private notificationEvent(e: EventRecord): NotificationEventInput {
+    const resourceJson = e.resource ? this.rewriter.text(JSON.stringify(e.resource)) : undefined;
+    return { eventNumber: e.number, timestamp: e.timestamp, focusReference: e.reference, interaction: e.interaction, versionId: e.versionId, resourceJson };
+  }
+
+  /** The engine lost its numbering state: every bound subscription may have missed events. */
+  private onEventsLost(epoch: Epoch): void {
+    for (const [id, sockets] of this.bySubscription) {
+      for (const ws of sockets) {
+        const binding = this.state(ws).bindings.get(id);
+        // Numbering continues above the floor: the jump is not a gap to wait for.
+        if (binding) binding.lastSent = Math.max(binding.lastSent, epoch.floor);
+        this.sendEventsLost(ws, id, epoch.floor + 1);
+      }
+    }
+  }
+
+  private sendEventsLost(ws: Socket, id: string, lostBefore: number): void {
+    if (this.state(ws).closed) return;
+    const oo = outcome('incomplete', `Events of Subscription/${id} may have been lost (the gateway's event store lost its state); fetch the current state of what you follow from the server. Numbering continues from ${lostBefore}`, {
+      expression: [`Subscription/${id}`],
+      details: { coding: [eventsLostCoding(lostBefore)] },
+    });
+    this.send(ws, JSON.stringify(oo));
+  }
+
   /** Live events that arrived during the replay, checked and sent after it, in order. */
-  private async drainPending(ws: Socket, sub: ActiveSubscription, binding: Binding): Promise<void> {
+  /**
+   * Sends the live messages that queued during a replay, lowest number first. With fillGaps, a gap
+   * still open (a number published after the log was read) sends the log from it again.
+   */
+  private async drainPending(ws: Socket, sub: ActiveSubscription, binding: Binding, fillGaps = false): Promise<void> {
+    let refill: Array<{ event: DeliveredEvent; number: number }> | undefined;
     try {
       while (binding.pending?.length && this.state(ws).bindings.get(sub.id) === binding) {
-        const batch = binding.pending.splice(0);
+        let batch = binding.pending.splice(0).sort((a, b) => a.number - b.number);
+        let expected = binding.lastSent;
+        const gap = batch.findIndex((p) => p.number > expected + 1 || ((expected = Math.max(expected, p.number)), false));
+        if (fillGaps && gap >= 0) {
+          refill = [...batch.slice(gap), ...binding.pending.splice(0)];
+          batch = batch.slice(0, gap);
+        }
         const events = batch.map((p) => this.eventInput(p.event, p.number));
         if (!(await this.withhold(ws, sub, binding, events, 'live'))) return;
         batch.forEach((p, i) => this.sendLive(ws, sub, binding, p.event, p.number, undefined, undefined, events[i]!.withheld === true));
+        if (refill) break;
       }
     } finally {
+      // What arrived while the last batch was being checked goes with the refill.
+      if (refill && binding.pending?.length) refill.push(...binding.pending.splice(0));
       binding.pending = undefined;
     }
+    if (refill && !this.state(ws).closed && this.state(ws).bindings.get(sub.id) === binding) this.fillGap(ws, sub, binding, ...refill);
   }
 
   /**
@@ -296,6 +352,7 @@ export class WebSocketChannel {
     const msg = JSON.parse(message) as DeliveryMessage;
     const json: { text?: string | undefined } = {};
     for (const [id, number] of msg.matches) {
+      this.opts.eventLog.seen(number);
       const sockets = this.bySubscription.get(id);
       if (!sockets?.size) continue;
       const sub = this.opts.registry.get(id);
@@ -311,6 +368,13 @@ export class WebSocketChannel {
       const refs = sub.content === 'empty' ? [] : [focusOf(msg.event)];
       this.gate.run(id, this.credentialsOf(sockets, id), refs, (verdicts) => this.fanOut(id, msg, number, verdicts, json));
     }
+  }
+
+  private fillGap(ws: Socket, sub: ActiveSubscription, binding: Binding, ...live: Array<{ event: DeliveredEvent; number: number }>): void {
+    // replay() sets binding.pending before its first await, so `live` and later messages queue behind it.
+    const replaying = this.replay(ws, sub, binding, binding.lastSent + 1);
+    binding.pending?.push(...live);
+    replaying.catch((err: unknown) => this.opts.logger.warn({ err, subscription: sub.id }, 'could not read the event log to fill a gap; sending what arrived'));
   }
 
   private *credentialsOf(sockets: Iterable<Socket>, id: string): Generator<Credential> {
@@ -338,6 +402,13 @@ export class WebSocketChannel {
         binding.pending.push({ event, number });
         continue;
       }
+      if (number > binding.lastSent + 1) {
+        // A gap: the numbers before this one went out from another replica and are still on their
+        // way, or their message was lost (a subscriber reconnecting). The log has them: send from
+        // there first, then this one, so a client sees every number once and in order.
+        this.fillGap(ws, sub, binding, { event, number });
+        continue;
+      }
       let withheld = false;
       if (verdicts) {
         const verdict = binding.credential && verdicts.get(binding.credential.id);
@@ -356,11 +427,16 @@ export class WebSocketChannel {
   }
 
   private sendLive(ws: Socket, sub: ActiveSubscription, binding: Binding, event: DeliveredEvent, number: number, cache: Map<string, string> | undefined, resourceJson?: string, withheld = false): void {
-    const state = this.state(ws);
-    if (number <= binding.lastSent) {
-      this.opts.logger.debug({ subscription: sub.id, eventNumber: number, socket: state.id }, 'notification not sent again: this binding already had it (from a replay)');
-      return;
+    // Gaps were filled from the log before we got here (fanOut), so a number is the next one or a
+    // repeat (a republished delivery, or one the replay already sent).
+    if (number > binding.lastSent) this.emitLive(ws, sub, binding, event, number, cache, resourceJson, withheld);
+    else {
+      this.opts.logger.debug({ subscription: sub.id, eventNumber: number, socket: this.state(ws).id }, 'notification not sent again: this binding already had it (from a replay)');
     }
+  }
+
+  private emitLive(ws: Socket, sub: ActiveSubscription, binding: Binding, event: DeliveredEvent, number: number, cache: Map<string, string> | undefined, resourceJson?: string, withheld = false): void {
+    const state = this.state(ws);
     const dialect = state.dialect;
     const variant = withheld ? `${dialect}:withheld` : dialect;
     let text = cache?.get(variant);
@@ -370,7 +446,7 @@ export class WebSocketChannel {
       text = this.render(sub, dialect, 'event-notification', number, [input]);
       cache?.set(variant, text);
     }
-    binding.lastSent = number;
+    binding.lastSent = Math.max(binding.lastSent, number);
     this.send(ws, text);
     this.opts.metrics.notificationsSent.inc();
     const fields = { subscription: sub.id, eventNumber: number, event: event.eventId, focus: event.reference, withheld, socket: state.id, bytes: text.length };
@@ -416,7 +492,7 @@ export class WebSocketChannel {
       if (state.closed || !state.bindings.has(sub.id)) return;
       const current = this.opts.registry.get(sub.id);
       if (!current) return;
-      void this.opts.engine.getCounter(eventCounterKey(sub.id)).then((total) => {
+      void this.opts.eventLog.position(sub.id).then(({ count: total }) => {
         if (state.closed || !state.bindings.has(sub.id)) return;
         this.send(ws, this.render(current, state.dialect, 'heartbeat', total, []));
         this.opts.metrics.heartbeatsSent.inc();

@@ -14,6 +14,7 @@ const INTERACTIONS = [
   'patch',
   'delete',
   'history-instance',
+  'history-type',
   'create',
   'search-type',
 ] as const;

@@ -15,6 +15,7 @@ import type { FhirRequest, HttpMethod } from '@medplum/fhir-router';
 import type { OperationOutcome, OperationOutcomeIssue } from '@medplum/fhirtypes';
 import { buildCapabilityStatement } from './capability.js';
 import { loadDefinitions } from './definitions.js';
+import { typeHistory } from './history.js';
 import { DemoRepository } from './repository.js';
 import { seedResources } from './seed.js';
 import { FHIR_JSON, reply, toHttpReply } from './response.js';
@@ -69,6 +70,8 @@ export async function startDemoUpstream(opts: DemoUpstreamOptions = {}): Promise
   const capability = buildCapabilityStatement(url, new Date().toISOString(), { R4: '4.0.1', R4B: '4.3.0', R5: '5.0.0' }[opts.fhirVersion ?? 'R4']);
   // fhir-router has no metadata route; a literal segment outranks the :resourceType search route.
   router.add('GET', 'metadata', async () => [allOk, capability]);
+  // fhir-router has instance history only; `_history` outranks the :id of the read route.
+  router.add('GET', ':resourceType/_history', typeHistory(repo, url), 'history-type');
 
   const handler = new Handler(router, repo, url, basePath, maxBodyBytes);
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {

@@ -205,6 +205,30 @@ export class DemoRepository extends MemoryRepository {
     return bundle;
   }
 
+  /**
+   * Type-level history (`GET [type]/_history`), which fhir-router does not route: every version of
+   * every resource of the type, newest first, changed at or after `since` when given.
+   */
+  readTypeHistory(resourceType: string, options: { since?: string; offset: number; count: number }): { total: number; entry: BundleEntry[] } {
+    const since = options.since === undefined ? undefined : Date.parse(options.since);
+    const all: { id: string; v: Version }[] = [];
+    for (const [key, log] of this.versions) {
+      const slash = key.indexOf('/');
+      if (key.slice(0, slash) !== resourceType) {
+        continue;
+      }
+      for (const v of log) {
+        if (since === undefined || Date.parse(v.lastUpdated) >= since) {
+          all.push({ id: key.slice(slash + 1), v });
+        }
+      }
+    }
+    // Newest first; versions written in the same millisecond keep the order they were made in.
+    all.reverse().sort((a, b) => Date.parse(b.v.lastUpdated) - Date.parse(a.v.lastUpdated));
+    const page = all.slice(options.offset, options.offset + options.count);
+    return { total: all.length, entry: page.map(({ id, v }) => historyEntry(resourceType, id, v)) };
+  }
+
   isCreation(resource: Resource): boolean {
     const log = this.versions.get(`${resource.resourceType}/${resource.id}`);
     return log?.find((v) => v.versionId === resource.meta?.versionId)?.created ?? false;

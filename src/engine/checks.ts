@@ -1,6 +1,6 @@
 // Argument checks shared by both engines, so a bad call fails the same way (and early) on memory
 // as on Redis instead of passing in development and failing against a Cluster.
-import type { AppendItem, AppendOptions } from './engine.js';
+import type { StreamAppendItem, StreamAppendOptions, StreamMembership, StreamState } from './engine.js';
 
 /** Redis rejects PX 0, negatives and fractions; so do we, everywhere. */
 export function checkTtl(name: string, ms: number): void {
@@ -20,23 +20,6 @@ export function hashTag(key: string): string | null {
   const close = key.indexOf('}', open + 1);
   if (close === -1 || close === open + 1) return null;
   return key.slice(open + 1, close);
-}
-
-export function checkAppend(items: readonly AppendItem[], options: AppendOptions): void {
-  if (!Number.isSafeInteger(options.maxLen) || options.maxLen < 1) {
-    throw new RangeError(`maxLen must be an integer >= 1, got ${String(options.maxLen)}`);
-  }
-  checkTtl('maxAgeMs', options.maxAgeMs);
-  if (options.ttlMs !== undefined) checkTtl('ttlMs', options.ttlMs);
-  for (const { counterKey, logKey } of items) {
-    const tag = hashTag(counterKey);
-    if (tag === null || tag !== hashTag(logKey)) {
-      throw new Error(
-        `appendNumbered keys must share a {hash tag} so Redis Cluster can update them atomically: ` +
-          `${JSON.stringify(counterKey)} and ${JSON.stringify(logKey)}`,
-      );
-    }
-  }
 }
 
 export function checkRange(fromSeq: number, toSeq: number, limit: number | undefined): void {
@@ -62,4 +45,37 @@ export function parseCounter(key: string, value: string | null): number {
     throw new Error(`value at ${JSON.stringify(key)} is not an integer counter`);
   }
   return n;
+}
+
+export function checkStreamAppend(items: readonly StreamAppendItem[], options: StreamAppendOptions): void {
+  if (!Number.isSafeInteger(options.maxLen) || options.maxLen < 1) {
+    throw new RangeError(`maxLen must be an integer >= 1, got ${String(options.maxLen)}`);
+  }
+  checkTtl('maxAgeMs', options.maxAgeMs);
+  for (const { state, log, idKey } of items) {
+    const tag = hashTag(state);
+    if (tag === null || tag !== hashTag(log) || tag !== hashTag(idKey)) {
+      throw new Error(`streamAppend keys must share a {hash tag}: ${JSON.stringify(state)}, ${JSON.stringify(log)}, ${JSON.stringify(idKey)}`);
+    }
+  }
+}
+
+/** Reads a stored membership ("<base>,<joinSeq>", as streamJoin writes it). */
+export function parseMembership(value: string): StreamMembership {
+  const [base, joinSeq] = value.split(',').map(Number);
+  if (!Number.isSafeInteger(base) || !Number.isSafeInteger(joinSeq)) throw new Error(`not a stream membership: ${JSON.stringify(value)}`);
+  return { base: base!, joinSeq: joinSeq! };
+}
+
+/** The fields streamState reads, and what it makes of them: both engines share the layout. */
+export const streamStateFields = (members: readonly string[]): string[] => ['seq', 'gen', ...members.flatMap((m) => [`m:${m}`, `l:${m}`])];
+
+export function decodeStreamState(values: ReadonlyArray<string | null>, count: number): StreamState {
+  const members: StreamState['members'] = [];
+  for (let i = 0; i < count; i++) {
+    const m = values[2 + 2 * i];
+    const l = values[3 + 2 * i];
+    members.push(m ? parseMembership(m) : l ? { left: Number(l) } : null);
+  }
+  return { seq: Number(values[0] ?? 0), gen: Number(values[1] ?? 0), members };
 }

@@ -4,31 +4,20 @@
 // both to the same tests.
 //
 // Key naming: every key is stored under the engine's keyPrefix (default `fsg:`). Keys that one
-// atomic step touches together (appendNumbered's counterKey and logKey) must share a Redis hash
-// tag, e.g. `{sub:abc}:seq` and `{sub:abc}:log`, so Redis Cluster can run the step on one slot.
+// atomic step touches together (a numbered stream's state, log and id keys) must share a Redis
+// hash tag, e.g. `{es:abc}:state` and `{es:abc}:log`, so Redis Cluster can run the step on one slot.
 // Both engines reject a pair that does not, so a mistake shows up in the first test, not in
 // production on a Cluster.
+
+import type { StreamOps } from './streams.js';
+
+export type { StreamEntry, StreamOps, StreamReadOptions } from './streams.js';
 
 export type EngineKind = 'memory' | 'redis';
 
 export interface SetOptions {
   /** Expire the value this many milliseconds from now. Without it the value never expires
    * (and any earlier expiry is removed, as with Redis SET). */
-  ttlMs?: number | undefined;
-}
-
-export interface AppendItem {
-  counterKey: string;
-  logKey: string;
-  data: string;
-}
-
-export interface AppendOptions {
-  /** Keep at most this many newest entries per log (>= 1). */
-  maxLen: number;
-  /** Drop entries older than this, measured on the engine's clock when appending (> 0). */
-  maxAgeMs: number;
-  /** When given, both the counter and the log expire this long after the latest append. */
   ttlMs?: number | undefined;
 }
 
@@ -45,6 +34,45 @@ export interface LogBounds {
   last: number;
 }
 
+// Numbered streams: the storage of the event log (src/eventlog/). One stream is a state hash, a
+// log and one id key per appended id, all sharing a {hash tag} (checked by both engines).
+export interface StreamAppendItem {
+  state: string;
+  log: string;
+  /** Remembers this append's number for maxAgeMs: appending the same id again returns it. */
+  idKey: string;
+  data: string;
+}
+
+export interface StreamAppendOptions {
+  /** Keep at most this many newest entries per log (>= 1). Entries are (seq, at, data): see LogEntry. */
+  maxLen: number;
+  /** Drop entries older than this (engine's clock); also how long an id is remembered. */
+  maxAgeMs: number;
+}
+
+export interface StreamAppended {
+  seq: number;
+  /** The stream's membership generation when appended: changes whenever a member joins or leaves. */
+  gen: number;
+  /** False when the id had been appended already and `seq` is the number it got then. */
+  fresh: boolean;
+}
+
+/** A member's numbers are seq - base, for the stream's entries with seq > joinSeq. */
+export interface StreamMembership {
+  base: number;
+  joinSeq: number;
+}
+
+export interface StreamState {
+  /** The stream's last number (0: nothing appended yet, or the stream is unknown). */
+  seq: number;
+  gen: number;
+  /** Per asked member: its membership, its last number if it left, or null if it never joined. */
+  members: Array<StreamMembership | { left: number } | null>;
+}
+
 export interface ChannelOptions {
   /** Use the channel name exactly as given, without keyPrefix: for channels that processes
    * outside the gateway publish to (EVENTS_CHANNEL, when an operator sets it). */
@@ -57,7 +85,8 @@ export type MessageHandler = (message: string) => void | Promise<void>;
 /** Stops one handler. Idempotent; after it resolves the handler receives nothing more. */
 export type Unsubscribe = () => Promise<void>;
 
-export interface Engine {
+/** Streams (the durable input) are declared in streams.ts. */
+export interface Engine extends StreamOps {
   readonly kind: EngineKind;
 
   /** Connects. Redis: rejects with a clear error when not ready within the connect timeout. */
@@ -89,18 +118,31 @@ export interface Engine {
   hdel(key: string, field: string): Promise<boolean>;
   hgetall(key: string): Promise<Map<string, string>>;
 
-  /**
-   * For each item, as one atomic step: seq = ++counter; append (seq, now, data) to the log;
-   * trim the log to maxLen newest entries and drop entries older than maxAgeMs; refresh expiry
-   * when ttlMs is given. Items are independent steps sent in one round trip (Redis). Resolves to
-   * the assigned numbers in item order; numbers start at 1 and never repeat or skip across all
-   * processes sharing the engine. counterKey and logKey must share a {hash tag}.
-   */
-  appendNumbered(items: readonly AppendItem[], options: AppendOptions): Promise<number[]>;
   /** Entries with fromSeq <= seq <= toSeq, ascending; toSeq may be Infinity. */
   logRange(logKey: string, fromSeq: number, toSeq: number, limit?: number): Promise<LogEntry[]>;
   /** Null when the log is empty or gone; otherwise what a caller can still replay. */
   logBounds(logKey: string): Promise<LogBounds | null>;
+
+  /**
+   * For each item, as one atomic step: if idKey holds a number, return it unchanged; else
+   * seq = ++state.seq, append (seq, now, data) to the log, remember seq under idKey, trim the log
+   * to maxLen and by age (O(1) amortised). Items are independent steps sent in one round trip.
+   */
+  streamAppend(items: readonly StreamAppendItem[], options: StreamAppendOptions): Promise<StreamAppended[]>;
+  /**
+   * Atomically makes `member` a member of the stream and returns its membership. Already a
+   * member: unchanged. Otherwise its next number is count + 1; count -1 continues from the number
+   * it had when it last left this stream (0 if never).
+   */
+  streamJoin(state: string, member: string, count: number): Promise<StreamMembership>;
+  /** Atomically ends a membership; its last number, kept for a later join. Null: never joined. */
+  streamLeave(state: string, member: string): Promise<number | null>;
+  /** The stream's counter and the memberships of the given members, read at one moment. */
+  streamState(state: string, members: readonly string[]): Promise<StreamState>;
+  /** Several values in one round trip (any slots), null where absent. */
+  getMany(keys: readonly string[]): Promise<Array<string | null>>;
+  /** Compare-and-set: writes value only if the key holds `expected` (null: the key is absent). */
+  setIf(key: string, expected: string | null, value: string): Promise<boolean>;
 
   // Publish/subscribe. Channels are prefixed with keyPrefix unless { raw: true }. Delivery is
   // asynchronous, in order per channel, and includes this process's own subscribers.

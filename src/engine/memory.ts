@@ -1,17 +1,22 @@
 // The engine for a single gateway process (no REDIS_URL). It mirrors the Redis engine's
 // semantics, including its error cases, so code tested on memory behaves the same on Redis.
 import type { Logger } from '../log.js';
-import { checkAppend, checkInteger, checkKeyPrefix, checkRange, checkTtl, parseCounter } from './checks.js';
+import { checkInteger, checkKeyPrefix, checkRange, checkStreamAppend, checkTtl, decodeStreamState, parseMembership, streamStateFields, parseCounter } from './checks.js';
 import { deliver, type Target } from './dispatch.js';
+import { MemoryStreams } from './memory-streams.js';
+import type { StreamEntry, StreamReadOptions } from './streams.js';
 import type {
-  AppendItem,
-  AppendOptions,
   ChannelOptions,
   Engine,
   LogBounds,
   LogEntry,
   MessageHandler,
   SetOptions,
+  StreamAppended,
+  StreamMembership,
+  StreamState,
+  StreamAppendItem,
+  StreamAppendOptions,
   Unsubscribe,
 } from './engine.js';
 
@@ -69,6 +74,7 @@ export class MemoryEngine implements Engine {
   private sweepTimer: NodeJS.Timeout | null = null;
   private started = false;
   private closed = false;
+  private readonly streams = new MemoryStreams();
 
   constructor(
     private readonly logger: Logger,
@@ -96,6 +102,7 @@ export class MemoryEngine implements Engine {
     this.sweepTimer = null;
     this.drainHandle = null;
     this.queue = [];
+    this.streams.close();
     for (const targets of this.channels.values()) for (const t of targets) t.active = false;
     this.channels.clear();
     this.data.clear();
@@ -180,24 +187,6 @@ export class MemoryEngine implements Engine {
     return new Map(this.readHash(key) ?? []);
   }
 
-  async appendNumbered(items: readonly AppendItem[], options: AppendOptions): Promise<number[]> {
-    this.checkOpen();
-    checkAppend(items, options);
-    const seqs: number[] = [];
-    let failure: Error | undefined;
-    // Like the Redis pipeline: each item is its own atomic step and one failing does not undo
-    // the others; the call reports the first failure.
-    for (const item of items) {
-      try {
-        seqs.push(this.appendOne(item, options));
-      } catch (err) {
-        failure ??= err instanceof Error ? err : new Error(String(err));
-      }
-    }
-    if (failure) throw failure;
-    return seqs;
-  }
-
   async logRange(logKey: string, fromSeq: number, toSeq: number, limit?: number): Promise<LogEntry[]> {
     this.checkOpen();
     checkRange(fromSeq, toSeq, limit);
@@ -218,6 +207,108 @@ export class MemoryEngine implements Engine {
     const first = entries?.[0];
     const last = entries?.[entries.length - 1];
     return first && last ? { first: first.seq, last: last.seq } : null;
+  }
+
+  // Numbered streams: the twin of redis-log.ts, step for step.
+
+  async streamAppend(items: readonly StreamAppendItem[], options: StreamAppendOptions): Promise<StreamAppended[]> {
+    this.checkOpen();
+    checkStreamAppend(items, options);
+    const out: StreamAppended[] = [];
+    let failure: unknown = null;
+    for (const item of items) {
+      try {
+        out.push(this.streamAppendOne(item, options));
+      } catch (err) {
+        failure ??= err;
+      }
+    }
+    if (failure !== null) throw failure;
+    return out;
+  }
+
+  async streamJoin(state: string, member: string, count: number): Promise<StreamMembership> {
+    this.checkOpen();
+    checkInteger('count', count);
+    const hash = this.hashFor(state);
+    const existing = hash.get(`m:${member}`);
+    if (existing !== undefined) return parseMembership(existing);
+    const from = count < 0 ? Number(hash.get(`l:${member}`) ?? 0) : count;
+    const seq = Number(hash.get('seq') ?? 0);
+    hash.set(`m:${member}`, `${seq - from},${seq}`);
+    hash.delete(`l:${member}`);
+    hash.set('gen', String(Number(hash.get('gen') ?? 0) + 1));
+    return { base: seq - from, joinSeq: seq };
+  }
+
+  async streamLeave(state: string, member: string): Promise<number | null> {
+    this.checkOpen();
+    const hash = this.readHash(state);
+    const base = hash?.get(`m:${member}`);
+    if (!hash || base === undefined) {
+      const last = hash?.get(`l:${member}`);
+      return last === undefined ? null : Number(last);
+    }
+    const last = Number(hash.get('seq') ?? 0) - parseMembership(base).base;
+    hash.delete(`m:${member}`);
+    hash.set(`l:${member}`, String(last));
+    hash.set('gen', String(Number(hash.get('gen') ?? 0) + 1));
+    return last;
+  }
+
+  async streamState(state: string, members: readonly string[]): Promise<StreamState> {
+    this.checkOpen();
+    const hash = this.readHash(state);
+    return decodeStreamState(streamStateFields(members).map((f) => hash?.get(f) ?? null), members.length);
+  }
+
+  async getMany(keys: readonly string[]): Promise<Array<string | null>> {
+    this.checkOpen();
+    return keys.map((k) => this.readString(k)?.value ?? null);
+  }
+
+  async setIf(key: string, expected: string | null, value: string): Promise<boolean> {
+    this.checkOpen();
+    const current = this.readString(key)?.value ?? null;
+    if (current !== expected) return false;
+    this.write(key, { type: 'string', value, expiresAt: null }, undefined);
+    return true;
+  }
+
+  private streamAppendOne(item: StreamAppendItem, options: StreamAppendOptions): StreamAppended {
+    // Check every key before changing any, so a failing item leaves no trace.
+    const hash = this.readHash(item.state);
+    const log = this.readLog(item.log);
+    const known = this.readString(item.idKey);
+    const gen = Number(hash?.get('gen') ?? 0);
+    if (known) return { seq: Number(known.value), gen, fresh: false };
+    const state = hash ?? this.hashFor(item.state);
+    const seq = Number(state.get('seq') ?? 0) + 1;
+    state.set('seq', String(seq));
+    const at = Date.now();
+    let entries = log;
+    if (!entries) {
+      entries = [];
+      this.data.set(item.log, { type: 'log', value: entries, expiresAt: null });
+    }
+    entries.push({ seq, at, data: item.data });
+    this.write(item.idKey, { type: 'string', value: String(seq), expiresAt: null }, options.maxAgeMs);
+    if (entries.length > options.maxLen) entries.splice(0, entries.length - options.maxLen);
+    const cutoff = at - options.maxAgeMs;
+    let old = 0;
+    while (old < entries.length && entries[old]!.at < cutoff) old++;
+    if (old > 0) entries.splice(0, old);
+    this.setExpiry(item.log, this.data.get(item.log)!, options.maxAgeMs);
+    return { seq, gen, fresh: true };
+  }
+
+  /** The hash at key, created empty when absent. */
+  private hashFor(key: string): Map<string, string> {
+    const existing = this.readHash(key);
+    if (existing) return existing;
+    const value = new Map<string, string>();
+    this.data.set(key, { type: 'hash', value, expiresAt: null });
+    return value;
   }
 
   async publish(channel: string, message: string, options: ChannelOptions = {}): Promise<void> {
@@ -250,6 +341,42 @@ export class MemoryEngine implements Engine {
     };
   }
 
+  // Streams (streams.ts): in-process, with the same pending/ack/reclaim semantics as Redis.
+  async streamAdd(stream: string, fields: Record<string, string>, maxLen: number): Promise<string> {
+    this.checkOpen();
+    return this.streams.add(stream, fields, maxLen);
+  }
+
+  async streamEnsureGroup(stream: string, group: string): Promise<void> {
+    this.checkOpen();
+    this.streams.ensureGroup(stream, group);
+  }
+
+  async streamRead(stream: string, group: string, consumer: string, options: StreamReadOptions): Promise<StreamEntry[]> {
+    this.checkOpen();
+    return await this.streams.read(stream, group, consumer, options);
+  }
+
+  async streamAck(stream: string, group: string, ids: readonly string[]): Promise<number> {
+    this.checkOpen();
+    return this.streams.ack(stream, group, ids);
+  }
+
+  async streamClaimIdle(stream: string, group: string, consumer: string, minIdleMs: number, count: number): Promise<StreamEntry[]> {
+    this.checkOpen();
+    return this.streams.claimIdle(stream, group, consumer, minIdleMs, count);
+  }
+
+  async streamTrim(stream: string, maxAgeMs: number): Promise<number> {
+    this.checkOpen();
+    return this.streams.trim(stream, maxAgeMs);
+  }
+
+  /** One process never loses its memory: there is nothing to recover from. */
+  onRecovered(_listener: () => void): () => void {
+    return () => undefined;
+  }
+
   private drain(): void {
     this.drainHandle = null;
     const batch = this.queue;
@@ -265,40 +392,6 @@ export class MemoryEngine implements Engine {
         this.logger,
       );
     }
-  }
-
-  private appendOne(item: AppendItem, options: AppendOptions): number {
-    // Check both keys before changing either, so a failing item leaves no trace.
-    const counter = this.read(item.counterKey);
-    if (counter && counter.type !== 'string') throw wrongType(item.counterKey);
-    parseCounter(item.counterKey, counter?.value ?? null);
-    const log = this.read(item.logKey);
-    if (log && log.type !== 'log') throw wrongType(item.logKey);
-
-    const seq = this.increment(item.counterKey, 1);
-    const at = Date.now();
-    let entries = log?.value;
-    if (!entries) {
-      entries = [];
-      this.data.set(item.logKey, { type: 'log', value: entries, expiresAt: null });
-    }
-    const last = entries[entries.length - 1];
-    const entry: LogEntry = { seq, at, data: item.data };
-    // Out of order only if the counter was reset under an existing log; keep the log sorted.
-    if (!last || last.seq < seq) entries.push(entry);
-    else entries.splice(lowerBound(entries, seq), 0, entry);
-
-    if (entries.length > options.maxLen) entries.splice(0, entries.length - options.maxLen);
-    const cutoff = at - options.maxAgeMs;
-    let old = 0;
-    while (old < entries.length && entries[old]!.at < cutoff) old++;
-    if (old > 0) entries.splice(0, old);
-
-    if (options.ttlMs !== undefined) {
-      this.setExpiry(item.counterKey, this.data.get(item.counterKey)!, options.ttlMs);
-      this.setExpiry(item.logKey, this.data.get(item.logKey)!, options.ttlMs);
-    }
-    return seq;
   }
 
   private increment(key: string, by: number): number {

@@ -36,7 +36,10 @@ export type RedisConnection =
 
 export type RedisClient = Redis | Cluster;
 
-export type Role = 'command' | 'subscriber';
+export type Role = 'command' | 'subscriber' | 'streams' | 'stream-reader';
+
+/** How long a command may wait for Redis before it fails as unavailable (see unavailable.ts). */
+export const DEFAULT_COMMAND_TIMEOUT_MS = 800;
 
 /** Where we connect, for log lines and errors; never includes credentials. */
 export function describeConnection(connection: RedisConnection): string {
@@ -58,14 +61,20 @@ export function describeConnection(connection: RedisConnection): string {
 export function createClient(
   connection: RedisConnection,
   role: Role,
-  options: { keyPrefix: string; connectionName: string },
+  options: { keyPrefix: string; connectionName: string; commandTimeoutMs?: number | undefined },
 ): RedisClient {
   // keyPrefix only on the command connection: ioredis never prefixes channel names, so the
   // engine prefixes those itself and the subscriber must not add anything.
   const common: RedisOptions = {
     lazyConnect: true,
-    connectionName: role === 'command' ? options.connectionName : `${options.connectionName}:sub`,
+    connectionName: role === 'command' ? options.connectionName : `${options.connectionName}:${role === 'subscriber' ? 'sub' : role}`,
     ...(role === 'command' ? { keyPrefix: options.keyPrefix } : {}),
+    // During an outage a command fails at once (not queued) and one that Redis does not answer
+    // (paused, stopped) fails after the timeout: callers answer 503 within a second instead of
+    // hanging. Reconnecting goes on in the background, and subscriptions come back with it.
+    enableOfflineQueue: false,
+    commandTimeout: options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
+    maxRetriesPerRequest: 1,
     // Channels are resubscribed after every reconnect (ioredis' default, stated because the
     // subscriber depends on it).
     autoResubscribe: true,

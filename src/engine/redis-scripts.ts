@@ -7,39 +7,10 @@
 import type { Cluster, Redis, Result } from 'ioredis';
 import type { LogEntry } from './engine.js';
 
-// A log is a sorted set scored by seq; the member is "<seq>:<at>:<data>". The seq in the member
-// keeps members unique even for identical data, and seq and time both grow along the set, so
-// the oldest entries are always at the low end.
-//
-// Time comes from the Redis server (TIME), not from the caller: entries are appended by many
-// gateway replicas and trimmed by age against the same clock that stamped them, so one replica
-// with a skewed clock cannot stamp entries out of order or trim its peers' entries early. On a
-// Cluster each log lives on one node, so one log still sees one clock.
-const APPEND_NUMBERED = `
-if redis.replicate_commands then redis.replicate_commands() end
-local seq = redis.call('INCR', KEYS[1])
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('ZADD', KEYS[2], seq, string.format('%d:%d:', seq, now) .. ARGV[1])
-redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -tonumber(ARGV[2]) - 1)
-local cutoff = now - tonumber(ARGV[3])
-while true do
-  local oldest = redis.call('ZRANGE', KEYS[2], 0, 63)
-  local n = 0
-  for i, member in ipairs(oldest) do
-    if tonumber(string.match(member, '^%d+:(%d+):')) >= cutoff then break end
-    n = i
-  end
-  if n > 0 then redis.call('ZREMRANGEBYRANK', KEYS[2], 0, n - 1) end
-  if n < 64 then break end
-end
-local ttl = tonumber(ARGV[4])
-if ttl > 0 then
-  redis.call('PEXPIRE', KEYS[1], ttl)
-  redis.call('PEXPIRE', KEYS[2], ttl)
-end
-return seq
-`;
+// A log (see redis-log.ts) is a sorted set scored by seq; the member is "<seq>:<at>:<data>". The seq
+// in the member keeps members unique even for identical data, and seq and time both grow along the
+// set, so the oldest entries are always at the low end. Time comes from the Redis server (TIME),
+// not from the caller, so replicas with skewed clocks cannot stamp or trim out of order.
 
 // Both ends in one script so they describe the same moment of the log.
 const LOG_BOUNDS = `
@@ -60,15 +31,6 @@ return redis.call('PUBLISH', ARGV[1], ARGV[2])
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    /** KEYS: counter, log. ARGV: data, maxLen, maxAgeMs, ttlMs (0 = leave expiry alone). */
-    fsgAppendNumbered(
-      counterKey: string,
-      logKey: string,
-      data: string,
-      maxLen: number,
-      maxAgeMs: number,
-      ttlMs: number,
-    ): Result<number, Context>;
     /** Empty when the log is empty, else [firstSeq, lastSeq] as strings. */
     fsgLogBounds(logKey: string): Result<string[], Context>;
     /** KEYS: routing key (the channel name). ARGV: channel, message. */
@@ -77,7 +39,6 @@ declare module 'ioredis' {
 }
 
 export function defineScripts(client: Redis | Cluster): void {
-  client.defineCommand('fsgAppendNumbered', { numberOfKeys: 2, lua: APPEND_NUMBERED });
   client.defineCommand('fsgLogBounds', { numberOfKeys: 1, lua: LOG_BOUNDS, readOnly: true });
   client.defineCommand('fsgPublishRouted', { numberOfKeys: 1, lua: PUBLISH_ROUTED });
 }

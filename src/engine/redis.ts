@@ -2,23 +2,30 @@
 // makes them behave as one gateway. Two connections: commands, and a subscriber (a connection in
 // subscribe mode cannot run other commands).
 import { hostname } from 'node:os';
-import { Cluster } from 'ioredis';
+import { Cluster, type ChainableCommander } from 'ioredis';
 import type { Logger } from '../log.js';
-import { checkAppend, checkInteger, checkKeyPrefix, checkRange, checkTtl, parseCounter } from './checks.js';
+import { checkInteger, checkKeyPrefix, checkRange, checkStreamAppend, checkTtl, decodeStreamState, parseMembership, streamStateFields, parseCounter } from './checks.js';
 import { deliver, type Target } from './dispatch.js';
 import type {
-  AppendItem,
-  AppendOptions,
   ChannelOptions,
   Engine,
   LogBounds,
   LogEntry,
   MessageHandler,
   SetOptions,
+  StreamAppended,
+  StreamMembership,
+  StreamState,
+  StreamAppendItem,
+  StreamAppendOptions,
   Unsubscribe,
 } from './engine.js';
-import { createClient, describeConnection, type RedisClient, type RedisConnection, type Role } from './redis-connect.js';
+import { createClient, DEFAULT_COMMAND_TIMEOUT_MS, describeConnection, type RedisClient, type RedisConnection, type Role } from './redis-connect.js';
+import { defineLogScripts } from './redis-log.js';
 import { decodeLogEntry, defineScripts } from './redis-scripts.js';
+import { RedisStreams } from './redis-streams.js';
+import type { StreamEntry, StreamReadOptions } from './streams.js';
+import { EngineUnavailableError } from './unavailable.js';
 
 export type RedisEngineOptions = RedisConnection & {
   /** Prepended to every key and (non-raw) channel; isolates deployments sharing one Redis.
@@ -28,6 +35,8 @@ export type RedisEngineOptions = RedisConnection & {
   connectTimeoutMs?: number | undefined;
   /** Shown by CLIENT LIST (the subscriber gets ":sub" appended). */
   connectionName?: string | undefined;
+  /** A command Redis has not answered after this long fails as unavailable (default 800). */
+  commandTimeoutMs?: number | undefined;
 };
 
 interface ChannelState {
@@ -51,6 +60,9 @@ export class RedisEngine implements Engine {
   private readonly lastError = new Map<Role, Error>();
   private starting: Promise<void> | null = null;
   private closed = false;
+  private readonly streams: RedisStreams;
+  private readonly recoveredListeners = new Set<() => void>();
+  private wasReady = false;
 
   constructor(
     options: RedisEngineOptions,
@@ -65,11 +77,18 @@ export class RedisEngine implements Engine {
       keyPrefix: this.keyPrefix,
       connectionName: options.connectionName ?? `fsg-${hostname()}-${process.pid}`,
     };
-    this.cmd = createClient(options, 'command', names);
-    this.sub = createClient(options, 'subscriber', names);
+    const timeouts = { ...names, commandTimeoutMs: options.commandTimeoutMs };
+    this.cmd = createClient(options, 'command', timeouts);
+    this.sub = createClient(options, 'subscriber', timeouts);
+    this.streams = new RedisStreams(options, { connectionName: names.connectionName, commandTimeoutMs: options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS, connectTimeoutMs: this.connectTimeoutMs }, logger);
+    this.cmd.on('ready', () => {
+      if (this.wasReady) for (const listener of this.recoveredListeners) listener();
+      this.wasReady = true;
+    });
     this.watch(this.cmd, 'command');
     this.watch(this.sub, 'subscriber');
     defineScripts(this.cmd);
+    defineLogScripts(this.cmd);
     this.sub.on('message', (channel: string, message: string) => {
       const state = this.channels.get(channel);
       if (state) deliver(state.targets, channel, message, this.logger);
@@ -86,11 +105,12 @@ export class RedisEngine implements Engine {
     if (this.closed) return;
     this.closed = true;
     this.channels.clear();
-    await Promise.all([shutdown(this.cmd), shutdown(this.sub)]);
+    this.recoveredListeners.clear();
+    await Promise.all([shutdown(this.cmd), shutdown(this.sub), this.streams.close()]);
   }
 
   isReady(): boolean {
-    return !this.closed && this.cmd.status === 'ready' && this.sub.status === 'ready';
+    return !this.closed && this.cmd.status === 'ready' && this.sub.status === 'ready' && this.streams.isReady();
   }
 
   async get(key: string): Promise<string | null> {
@@ -156,31 +176,6 @@ export class RedisEngine implements Engine {
     return new Map(Object.entries(await this.cmd.hgetall(key)));
   }
 
-  async appendNumbered(items: readonly AppendItem[], options: AppendOptions): Promise<number[]> {
-    this.checkOpen();
-    checkAppend(items, options);
-    if (items.length === 0) return [];
-    const { maxLen, maxAgeMs } = options;
-    const ttlMs = options.ttlMs ?? 0;
-    const cmd = this.cmd;
-    if (cmd instanceof Cluster) {
-      // An ioredis Cluster pipeline must stay on one node, and the items span many slots.
-      // Separate calls are still written without waiting for replies: one round trip per node.
-      return Promise.all(
-        items.map((i) => cmd.fsgAppendNumbered(i.counterKey, i.logKey, i.data, maxLen, maxAgeMs, ttlMs)),
-      );
-    }
-    const pipeline = cmd.pipeline();
-    for (const i of items) pipeline.fsgAppendNumbered(i.counterKey, i.logKey, i.data, maxLen, maxAgeMs, ttlMs);
-    const results = await pipeline.exec();
-    if (!results) throw new Error('appendNumbered: pipeline was discarded');
-    // Every item has run (each is its own atomic step); report the first failure, if any.
-    return results.map(([err, seq]) => {
-      if (err) throw err;
-      return Number(seq);
-    });
-  }
-
   async logRange(logKey: string, fromSeq: number, toSeq: number, limit?: number): Promise<LogEntry[]> {
     this.checkOpen();
     checkRange(fromSeq, toSeq, limit);
@@ -196,6 +191,59 @@ export class RedisEngine implements Engine {
     this.checkOpen();
     const [first, last] = await this.cmd.fsgLogBounds(logKey);
     return first !== undefined && last !== undefined ? { first: Number(first), last: Number(last) } : null;
+  }
+
+  // Numbered streams (redis-log.ts).
+
+  async streamAppend(items: readonly StreamAppendItem[], options: StreamAppendOptions): Promise<StreamAppended[]> {
+    this.checkOpen();
+    checkStreamAppend(items, options);
+    const replies = await this.many<StreamAppendItem, [string, number, number]>(items, (c, i) => c.fsgStreamAppend(i.state, i.log, i.idKey, i.data, options.maxLen, options.maxAgeMs));
+    return replies.map(([seq, gen, fresh]) => ({ seq: Number(seq), gen: Number(gen), fresh: Number(fresh) === 1 }));
+  }
+
+  async streamJoin(state: string, member: string, count: number): Promise<StreamMembership> {
+    this.checkOpen();
+    checkInteger('count', count);
+    return parseMembership(await this.cmd.fsgStreamJoin(state, member, count));
+  }
+
+  async streamLeave(state: string, member: string): Promise<number | null> {
+    this.checkOpen();
+    const last = await this.cmd.fsgStreamLeave(state, member);
+    return last === null ? null : Number(last);
+  }
+
+  async streamState(state: string, members: readonly string[]): Promise<StreamState> {
+    this.checkOpen();
+    return decodeStreamState(await this.cmd.hmget(state, ...streamStateFields(members)), members.length);
+  }
+
+  async getMany(keys: readonly string[]): Promise<Array<string | null>> {
+    this.checkOpen();
+    return this.many<string, string | null>(keys, (c, k) => c.get(k));
+  }
+
+  async setIf(key: string, expected: string | null, value: string): Promise<boolean> {
+    this.checkOpen();
+    return (await this.cmd.fsgSetIf(key, expected === null ? '0' : '1', expected ?? '', value)) === 1;
+  }
+
+  /** One command per item in one round trip: a pipeline, or on a Cluster (whose pipelines must
+   * stay on one node) separate calls written without waiting for replies. Every item runs;
+   * the first failure is reported. */
+  private async many<T, R>(items: readonly T[], call: (client: RedisClient | ChainableCommander, item: T) => unknown): Promise<R[]> {
+    if (items.length === 0) return [];
+    const cmd = this.cmd;
+    if (cmd instanceof Cluster) return Promise.all(items.map((i) => call(cmd, i) as Promise<R>));
+    const pipeline = cmd.pipeline();
+    for (const i of items) call(pipeline, i);
+    const results = await pipeline.exec();
+    if (!results) throw new Error('pipeline was discarded');
+    return results.map(([err, value]) => {
+      if (err) throw err;
+      return value as R;
+    });
   }
 
   async publish(channel: string, message: string, options: ChannelOptions = {}): Promise<void> {
@@ -232,6 +280,42 @@ export class RedisEngine implements Engine {
       // SUBSCRIBE for the same channel issued after it.
       if (this.drop(name, current, target)) await this.sub.unsubscribe(name);
     };
+  }
+
+  // Streams (streams.ts), on connections of their own (redis-streams.ts).
+  async streamAdd(stream: string, fields: Record<string, string>, maxLen: number): Promise<string> {
+    this.checkOpen();
+    return this.streams.add(stream, fields, maxLen);
+  }
+
+  async streamEnsureGroup(stream: string, group: string): Promise<void> {
+    this.checkOpen();
+    return this.streams.ensureGroup(stream, group);
+  }
+
+  async streamRead(stream: string, group: string, consumer: string, options: StreamReadOptions): Promise<StreamEntry[]> {
+    this.checkOpen();
+    return this.streams.read(stream, group, consumer, options);
+  }
+
+  async streamAck(stream: string, group: string, ids: readonly string[]): Promise<number> {
+    this.checkOpen();
+    return this.streams.ack(stream, group, ids);
+  }
+
+  async streamClaimIdle(stream: string, group: string, consumer: string, minIdleMs: number, count: number): Promise<StreamEntry[]> {
+    this.checkOpen();
+    return this.streams.claimIdle(stream, group, consumer, minIdleMs, count);
+  }
+
+  async streamTrim(stream: string, maxAgeMs: number): Promise<number> {
+    this.checkOpen();
+    return this.streams.trim(stream, maxAgeMs);
+  }
+
+  onRecovered(listener: () => void): () => void {
+    this.recoveredListeners.add(listener);
+    return () => void this.recoveredListeners.delete(listener);
   }
 
   /** Removes a handler; true when it was the channel's last, so the channel should go. */
@@ -312,6 +396,8 @@ export class RedisEngine implements Engine {
 
   private checkOpen(): void {
     if (this.closed) throw new Error('engine is closed');
+    // Fail at once rather than after the command timeout: callers answer 503 without waiting.
+    if (this.starting && this.cmd.status !== 'ready' && this.cmd.status !== 'wait') throw new EngineUnavailableError(`Redis (${this.target}) is not connected`);
   }
 }
 

@@ -22,17 +22,3 @@ export interface DeliveryMessage {
   /** Epoch ms at which the numbering replica received the event (for fsg_event_to_frame_seconds). */
   receivedAt?: number;
 }
-
-/** One entry of a subscription's event log: enough to answer $events without the stored body. */
-export interface LoggedEvent {
-  /** event id: the key of the stored body */
-  e: string;
-  /** focus reference */
-  r: string;
-  i: Interaction;
-  v?: string;
-  /** timestamp */
-  t: string;
-}
-
-export const eventBodyKey = (eventId: string) => `event:body:${eventId}`;

@@ -54,6 +54,11 @@ export class Matcher {
     return (this.byType.get(resourceType) ?? []).some((t) => this.index.has(topicKey(t), resourceType));
   }
 
+  /** The resource types some active subscription could be notified about (for the catch-up). */
+  interestingTypes(): string[] {
+    return [...this.byType.keys()].filter((type) => this.interested(type));
+  }
+
   async match(event: ResourceChangeEvent): Promise<ActiveSubscription[]> {
     const { version } = this.deps;
     const focus = event.resource ?? event.previous;

@@ -18,6 +18,7 @@ export type IssueCode =
   | 'exception'
   | 'timeout'
   | 'transient'
+  | 'incomplete'
   | 'throttled'
   | 'expired';
 
@@ -25,6 +26,8 @@ export interface OperationOutcomeIssue {
   severity: IssueSeverity;
   code: IssueCode;
   diagnostics?: string;
+  /** A machine-readable reason a client can act on. */
+  details?: { coding: Array<{ system: string; code: string; display?: string }>; text?: string };
   expression?: string[];
 }
 
@@ -33,8 +36,9 @@ export interface OperationOutcome {
   issue: OperationOutcomeIssue[];
 }
 
-export function outcome(code: IssueCode, diagnostics: string, opts: { severity?: IssueSeverity; expression?: string[] } = {}): OperationOutcome {
+export function outcome(code: IssueCode, diagnostics: string, opts: { severity?: IssueSeverity; expression?: string[]; details?: OperationOutcomeIssue['details'] } = {}): OperationOutcome {
   const issue: OperationOutcomeIssue = { severity: opts.severity ?? 'error', code, diagnostics };
+  if (opts.details) issue.details = opts.details;
   if (opts.expression?.length) issue.expression = opts.expression;
   return { resourceType: 'OperationOutcome', issue: [issue] };
 }

@@ -4,6 +4,7 @@ import type { FhirVersion } from '../config.js';
 import type { EndpointChecker } from '../channels/resthook-endpoint.js';
 import type { BindingTokens } from '../channels/tokens.js';
 import type { Engine } from '../engine/engine.js';
+import type { EventLog } from '../eventlog/index.js';
 import type { Logger } from '../log.js';
 import type { SubscriptionRegistry } from '../subscriptions/registry.js';
 import type { TopicRegistry } from '../topics/registry.js';
@@ -20,6 +21,8 @@ export interface OwnedContext {
   registry: SubscriptionRegistry;
   topics: TopicRegistry;
   engine: Engine;
+  /** Counts and events of subscriptions ($status, $events). */
+  eventLog: EventLog;
   /** Issues and revokes WebSocket binding tokens ($get-ws-binding-token). */
   tokens: BindingTokens;
   /** DELIVERY_AUTHORIZATION=upstream; absent with none. */

@@ -1,9 +1,8 @@
 import { lowerContent, withholdUnreadable } from '../access/delivery-access.js';
-import { eventBodyKey, type DeliveredEvent, type LoggedEvent } from '../events/delivery.js';
+import type { EventRecord } from '../eventlog/index.js';
 import { renderNotification, type NotificationEventInput } from '../fhir/notification.js';
 import type { ContentLevel, SubscriptionStatusCode } from '../fhir/subscription.js';
 import { parseSubscription } from '../fhir/subscription-parse.js';
-import { eventCounterKey, eventLogKey } from '../subscriptions/keys.js';
 import { relay } from '../upstream/forward.js';
 import type { OwnedContext } from './context.js';
 import type { Exchange } from './exchange.js';
@@ -59,31 +58,18 @@ export function eventsOperation(ctx: OwnedContext) {
       }
 
       const active = ctx.registry.get(id);
-      const total = await ctx.engine.getCounter(eventCounterKey(id));
-      const bounds = await ctx.engine.logBounds(eventLogKey(id));
-      const from = since ?? bounds?.first ?? total + 1;
+      // eventsSinceNumber=0 (or absent) means from the first event still kept.
+      const page = await ctx.eventLog.read(id, since || 1, until ?? Infinity, MAX_EVENTS);
+      const total = page.count;
+      const from = since || (page.firstKept ?? total + 1);
       const to = Math.min(until ?? total, total);
       // Asking for numbers that were assigned but are no longer kept must not look like "no events".
-      if (from <= to && (!bounds || from < bounds.first)) {
-        const kept = bounds ? `events ${bounds.first} to ${bounds.last} are kept` : 'no events are kept';
-        return sendOutcome(ex, 410, 'not-found', `Events from ${from} are no longer in the event log of Subscription/${id}: ${kept} (retention is limited by count and age)`);
+      if (since && from <= to && (page.firstKept === null || from < page.firstKept)) {
+        const kept = page.firstKept !== null ? `events ${page.firstKept} to ${total} are kept` : 'no events are kept';
+        const lost = page.lostBefore !== undefined && from < page.lostBefore ? `; events before ${page.lostBefore} were lost with the engine's state` : '';
+        return sendOutcome(ex, 410, 'not-found', `Events from ${from} are no longer in the event log of Subscription/${id}: ${kept} (retention is limited by count and age)${lost}`);
       }
-      const entries = from <= to ? await ctx.engine.logRange(eventLogKey(id), from, to, MAX_EVENTS) : [];
-
-      const events: NotificationEventInput[] = [];
-      for (const entry of entries) {
-        const logged = JSON.parse(entry.data) as LoggedEvent;
-        const body = await ctx.engine.get(eventBodyKey(logged.e));
-        const resource = body ? (JSON.parse(body) as DeliveredEvent).resource : undefined;
-        events.push({
-          eventNumber: entry.seq,
-          timestamp: logged.t,
-          focusReference: logged.r,
-          interaction: logged.i,
-          versionId: logged.v,
-          resourceJson: resource ? JSON.stringify(resource) : undefined,
-        });
-      }
+      const events: NotificationEventInput[] = page.events.map(toNotificationEvent);
       const level = lowerContent(active?.content ?? storedContent(stored, ctx), content);
       if (ctx.access) {
         // The caller's own credential; a 401 here only withholds (this request is answered, nothing more).
@@ -103,6 +89,17 @@ export function eventsOperation(ctx: OwnedContext) {
       });
       send(ex, 200, [['Content-Type', FHIR_JSON]], ctx.rewriter.active ? ctx.rewriter.text(text) : text);
     })();
+  };
+}
+
+function toNotificationEvent(e: EventRecord): NotificationEventInput {
+  return {
+    eventNumber: e.number,
+    timestamp: e.timestamp,
+    focusReference: e.reference,
+    interaction: e.interaction,
+    versionId: e.versionId,
+    resourceJson: e.resource ? JSON.stringify(e.resource) : undefined,
   };
 }
 

@@ -1,5 +1,6 @@
 import type { Pool } from 'undici';
 import type { Engine } from '../engine/engine.js';
+import { isEngineUnavailable } from '../engine/unavailable.js';
 import type { Metrics } from '../metrics.js';
 import type { Exchange } from './exchange.js';
 import { send, sendJson } from './respond.js';
@@ -25,7 +26,7 @@ export function readyz(deps: ReadinessDeps): (ex: Exchange) => Promise<void> {
   const path = `${new URL(deps.upstreamBase).pathname.replace(/\/+$/, '')}/metadata`;
   const timeout = deps.probeTimeoutMs ?? 2000;
   return async (ex) => {
-    const [upstream, engine] = await Promise.all([probe(), Promise.resolve(engineCheck())]);
+    const [upstream, engine] = await Promise.all([probe(), engineCheck()]);
     const ok = upstream.ok && engine.ok;
     sendJson(ex, ok ? 200 : 503, { status: ok ? 'ok' : 'unavailable', checks: { upstream, [deps.engine.kind]: engine } }, 'application/json');
   };
@@ -41,8 +42,15 @@ export function readyz(deps: ReadinessDeps): (ex: Exchange) => Promise<void> {
     }
   }
 
-  function engineCheck(): Check {
-    return deps.engine.isReady() ? { ok: true } : { ok: false, detail: 'not connected' };
+  /** Connected is not enough: a paused or overloaded Redis is connected and answers nothing. */
+  async function engineCheck(): Promise<Check> {
+    if (!deps.engine.isReady()) return { ok: false, detail: 'not connected' };
+    try {
+      await deps.engine.get('readyz');
+      return { ok: true };
+    } catch (err) {
+      return { ok: false, detail: isEngineUnavailable(err) ? 'not answering' : (err as Error).message };
+    }
   }
 }
 

@@ -3,6 +3,7 @@ import uWS, { type ListenOptions, type TemplatedApp, type us_listen_socket } fro
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { openExchange, type Exchange } from './exchange.js';
+import { answeredEngineFailure } from './engine-failure.js';
 import { sendOutcome } from './respond.js';
 
 // ListenOptions.LIBUS_LISTEN_EXCLUSIVE_PORT: the enum exists only in the typings, not at run time.
@@ -106,6 +107,10 @@ export class HttpServer {
   }
 
   private fail(ex: Exchange, err: unknown): void {
+    if (answeredEngineFailure(ex, err)) {
+      this.logger.warn({ reqId: ex.requestId, err: (err as Error).message }, 'event store unavailable; answered 503');
+      return;
+    }
     this.logger.error({ err, reqId: ex.requestId }, 'request handler failed');
     if (!ex.responded) sendOutcome(ex, 500, 'exception', 'Internal error in the gateway');
     else if (!ex.aborted) {

@@ -1,6 +1,6 @@
 import type { SubscriptionStatusCode } from '../fhir/subscription.js';
 import { buildStatus, buildStatusSearchBundle } from '../fhir/status.js';
-import { eventCounterKey } from '../subscriptions/keys.js';
+import { eventsLostCoding } from '../fhir/events-lost.js';
 import { UpstreamError, type Credentials } from '../upstream/fhir-client.js';
 import { relay } from '../upstream/forward.js';
 import type { OwnedContext } from './context.js';
@@ -31,6 +31,7 @@ export function statusOperation(ctx: OwnedContext) {
     const active = ctx.registry.get(stored.id);
     const topic = active?.topic ?? stored.topic ?? (stored.criteria && /^(https?|urn):/.test(stored.criteria) ? stored.criteria.split('|')[0] : undefined);
     const subscriptionUrl = `${ctx.publicBaseUrl}/Subscription/${stored.id}`;
+    const position = await ctx.eventLog.position(stored.id);
     return {
       subscriptionUrl,
       status: buildStatus(ctx.fhirVersion, {
@@ -38,7 +39,8 @@ export function statusOperation(ctx: OwnedContext) {
         topic: topic && !active?.criteria ? topic : undefined,
         status: active ? active.status : (stored.status ?? 'off'),
         type: 'query-status',
-        eventsSinceSubscriptionStart: await ctx.engine.getCounter(eventCounterKey(stored.id)),
+        eventsSinceSubscriptionStart: position.count,
+        ...(position.lostBefore !== undefined ? { error: [eventsLostCoding(position.lostBefore)] } : {}),
       }),
       code: active ? active.status : (stored.status ?? 'off'),
     };

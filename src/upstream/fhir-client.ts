@@ -19,10 +19,10 @@ export class UpstreamError extends Error {
   }
 }
 
-interface Bundle {
+export interface Bundle {
   resourceType: 'Bundle';
   link?: Array<{ relation?: string; url?: string }>;
-  entry?: Array<{ resource?: unknown }>;
+  entry?: Array<{ resource?: unknown; fullUrl?: string; request?: { method?: string; url?: string }; response?: { status?: string; etag?: string; lastModified?: string } }>;
 }
 
 /**
@@ -49,13 +49,21 @@ export class UpstreamClient {
 
   /** Every resource of a search, following `next` links (which must stay on the upstream). */
   async *search(path: string, credentials: Credentials, maxPages = 1000): AsyncGenerator<unknown> {
+    for await (const { bundle } of this.pages(path, credentials, maxPages)) {
+      for (const entry of bundle.entry ?? []) if (entry.resource) yield entry.resource;
+    }
+  }
+
+  /** Each page of a Bundle-returning read (search, history), following `next` links on the upstream. */
+  async *pages(path: string, credentials: Credentials, maxPages = 1000): AsyncGenerator<{ bundle: Bundle; headers: FhirResponse['headers'] }> {
     let next: string | undefined = `${this.basePath}/${path.replace(/^\/+/, '')}`;
+    const what = path.split('?')[0];
     for (let page = 0; next && page < maxPages; page++) {
       const res = await this.send('GET', next, credentials);
-      if (res.status !== 200) throw new UpstreamError(res, `search ${path.split('?')[0]}`);
+      if (res.status !== 200) throw new UpstreamError(res, `GET ${what}`);
       const bundle = res.body as Bundle | undefined;
-      if (bundle?.resourceType !== 'Bundle') throw new UpstreamError(res, `search ${path.split('?')[0]} did not return a Bundle`);
-      for (const entry of bundle.entry ?? []) if (entry.resource) yield entry.resource;
+      if (bundle?.resourceType !== 'Bundle') throw new UpstreamError(res, `GET ${what} did not return a Bundle`);
+      yield { bundle, headers: res.headers };
       next = this.sameOriginPath(bundle.link?.find((l) => l.relation === 'next')?.url);
     }
   }

@@ -41,8 +41,12 @@ export interface ProxyOptions {
   maxBodyBytes: number;
   metrics: Metrics;
   logger: Logger;
-  /** Called after a write the upstream accepted (2xx) has been answered. */
-  onWrite?: (write: SeenWrite) => void;
+  /**
+   * Called for a write the upstream accepted (2xx) once its answer has been read. When it returns
+   * a promise, the client's response does not complete (its last bytes are held) until it settles:
+   * the write's events are stored before the client can act on the answer.
+   */
+  onWrite?: (write: SeenWrite) => Promise<void> | undefined | void;
 }
 
 /**
@@ -124,9 +128,9 @@ export function createProxy(opts: ProxyOptions): Proxy {
     const headers = clientResponseHeaders(upstream.headers, (v) => opts.rewriter.header(v), drop);
     const success = status >= 200 && status < 300;
     const responseTap = watch && success && !encoding ? tap(upstream.body) : undefined;
-    const seen = () => {
-      if (!watch || !success || ex.aborted) return;
-      opts.onWrite!({
+    const seen = (): Promise<void> | undefined | void => {
+      if (!watch || !success || ex.aborted) return undefined;
+      return opts.onWrite!({
         method: ex.method as SeenWrite['method'],
         path: watch.relative,
         query: ex.query,
@@ -142,6 +146,9 @@ export function createProxy(opts: ProxyOptions): Proxy {
     const noBody = ex.method === 'HEAD' || status === 204 || status === 304 || (status >= 100 && status < 200);
     if (noBody) {
       upstream.body.resume();
+      const held = seen();
+      if (held) await held;
+      if (ex.aborted) return;
       ex.res.cork(() => {
         writeHead(ex.res, status, headers, ex.requestId);
         // A HEAD answer still reports the length the GET would have had.
@@ -149,14 +156,13 @@ export function createProxy(opts: ProxyOptions): Proxy {
         else ex.res.endWithoutBody();
       });
       ex.finish(status);
-      seen();
       return;
     }
+    if (watch && success) source = holdEnd(source, seen);
     ex.res.cork(() => writeHead(ex.res, status, headers, ex.requestId));
     try {
       await streamBody(ex, source, size);
       ex.finish(ex.aborted ? ex.status : status);
-      seen();
     } catch (err) {
       const failure = classify(err);
       opts.metrics.upstreamErrors.inc({ kind: `body-${failure.kind}` });
@@ -243,6 +249,29 @@ function tapThrough(stream: Readable): Tap & { stream: Readable } {
   });
   pipeline(stream, through, () => {});
   return { stream: through, text: k.text };
+}
+
+/**
+ * Passes a body through but keeps its last chunk until `before` (called once the whole body has
+ * been read) settles, so the client's response cannot complete before it.
+ */
+function holdEnd(source: Readable, before: () => Promise<void> | undefined | void): Readable {
+  let last: Buffer | undefined;
+  const through = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      const previous = last;
+      last = chunk;
+      cb(null, previous);
+    },
+    flush(cb) {
+      const release = (): void => cb(null, last);
+      const held = before();
+      if (held) held.then(release, release);
+      else release();
+    },
+  });
+  pipeline(source, through, () => {});
+  return through;
 }
 
 function headerValue(v: string | string[] | undefined): string | undefined {

@@ -41,6 +41,16 @@ describe('config', () => {
     expect(loadConfig({ CONFIG_FILE: file({}), DELIVERY_AUTHORIZATION: 'none' }).deliveryAuthorization).to.equal('none');
   });
 
+  it('reads the durable input, catch-up and Redis timeout settings, with their defaults and bounds', () => {
+    const d = loadConfig({ CONFIG_FILE: file({}) });
+    expect([d.eventsStream, d.eventsStreamGroup, d.eventsStreamMaxLen, d.eventsStreamMaxAgeMs, d.eventsStreamReclaimMs, d.catchupIntervalMs, d.redisCommandTimeoutMs]).to.deep.equal([undefined, undefined, 100_000, 86_400_000, 30_000, 60_000, 800]);
+    const c = loadConfig({ CONFIG_FILE: file({ eventsStreamMaxLen: 5000 }), EVENTS_STREAM: 'in', EVENTS_STREAM_GROUP: 'g', EVENTS_STREAM_RECLAIM_MS: '2000', CATCHUP_INTERVAL_MS: '0', REDIS_COMMAND_TIMEOUT_MS: '300' });
+    expect([c.eventsStream, c.eventsStreamGroup, c.eventsStreamMaxLen, c.eventsStreamReclaimMs, c.catchupIntervalMs, c.redisCommandTimeoutMs]).to.deep.equal(['in', 'g', 5000, 2000, 0, 300]);
+    expect(error({ CONFIG_FILE: file({}), CATCHUP_INTERVAL_MS: '10' })).to.match(/^CATCHUP_INTERVAL_MS must be 0 \(off\) or from 1000/);
+    expect(error({ CONFIG_FILE: file({}), EVENTS_STREAM_RECLAIM_MS: '10' })).to.match(/^EVENTS_STREAM_RECLAIM_MS must be an integer from 1000/);
+    expect(error({ CONFIG_FILE: file({}), EVENTS_STREAM: ' ' })).to.match(/^EVENTS_STREAM must be a non-empty string/);
+  });
+
   it('layers defaults < file < environment', () => {
     const path = file({ port: 9000, fhirBasePath: '/fhir/R4', eventsChannel: 'from-file', fhirUpstreamUrl: 'http://hapi:8080/fhir/' });
     const c = loadConfig({ CONFIG_FILE: path, EVENTS_CHANNEL: 'from-env' });

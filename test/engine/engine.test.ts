@@ -271,15 +271,16 @@ for (const variant of variants) {
       });
     });
 
-    describe('numbered logs', function () {
+    describe('numbered streams (the event log\'s storage; more in stream-log.test.ts)', function () {
       const opts = { maxLen: 1000, maxAgeMs: 60_000 };
-      const item = (sub: string, data: string) => ({ counterKey: `{${sub}}:seq`, logKey: `{${sub}}:log`, data });
+      const item = (stream: string, data: string, id = data) => ({ state: `{${stream}}:state`, log: `{${stream}}:log`, idKey: `{${stream}}:id:${id}`, data });
+      const seqOf = async (stream: string) => (await engine.streamState(`{${stream}}:state`, [])).seq;
 
-      it('numbers items from 1 per counter, in item order, in one call', async function () {
-        expect(await engine.appendNumbered([], opts)).to.deep.equal([]);
-        const seqs = await engine.appendNumbered([item('a', 'a1'), item('b', 'b1'), item('a', 'a2'), item('a', 'a3')], opts);
-        expect(seqs).to.deep.equal([1, 1, 2, 3]);
-        expect(await engine.getCounter('{a}:seq')).to.equal(3);
+      it('numbers items from 1 per stream, in item order, in one call', async function () {
+        expect(await engine.streamAppend([], opts)).to.deep.equal([]);
+        const out = await engine.streamAppend([item('a', 'a1'), item('b', 'b1'), item('a', 'a2'), item('a', 'a3')], opts);
+        expect(out.map((o) => o.seq)).to.deep.equal([1, 1, 2, 3]);
+        expect(await seqOf('a')).to.equal(3);
         const entries = await engine.logRange('{a}:log', 1, Infinity);
         expect(entries.map((e) => [e.seq, e.data])).to.deep.equal([
           [1, 'a1'],
@@ -293,7 +294,7 @@ for (const variant of variants) {
       it('never repeats or skips a number under concurrency from two replicas', async function () {
         const other = await peer();
         const calls = Array.from({ length: 200 }, (_, i) =>
-          (i % 2 ? other : engine).appendNumbered([item('hot', `d${i}`)], opts).then(([seq]) => ({ i, seq: seq! })),
+          (i % 2 ? other : engine).streamAppend([item('hot', `d${i}`)], opts).then(([r]) => ({ i, seq: r!.seq })),
         );
         const results = await Promise.all(calls);
         const seqs = results.map((r) => r.seq).sort((x, y) => x - y);
@@ -305,34 +306,42 @@ for (const variant of variants) {
         for (const r of results) expect(bySeq.get(r.seq)).to.equal(`d${r.i}`);
       });
 
+      it('gives the same id the same number from two replicas at once, and logs it once', async function () {
+        const other = await peer();
+        const results = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? other : engine).streamAppend([item('same', 'payload', 'one-event')], opts)));
+        expect(new Set(results.map(([r]) => r!.seq))).to.deep.equal(new Set([1]));
+        expect(results.filter(([r]) => r!.fresh)).to.have.length(1);
+        expect(await engine.logBounds('{same}:log')).to.deep.equal({ first: 1, last: 1 });
+      });
+
       it('keeps only the newest maxLen entries', async function () {
-        for (let i = 1; i <= 10; i++) await engine.appendNumbered([item('s', `x${i}`)], { ...opts, maxLen: 3 });
+        for (let i = 1; i <= 10; i++) await engine.streamAppend([item('s', `x${i}`)], { ...opts, maxLen: 3 });
         expect(await engine.logBounds('{s}:log')).to.deep.equal({ first: 8, last: 10 });
         expect((await engine.logRange('{s}:log', 1, Infinity)).map((e) => e.data)).to.deep.equal(['x8', 'x9', 'x10']);
-        expect(await engine.getCounter('{s}:seq')).to.equal(10);
+        expect(await seqOf('s')).to.equal(10);
       });
 
       it('drops entries older than maxAgeMs when appending', async function () {
         const aged = { ...opts, maxAgeMs: 80 };
-        await engine.appendNumbered([item('s', '1'), item('s', '2'), item('s', '3')], aged);
+        await engine.streamAppend([item('s', '1'), item('s', '2'), item('s', '3')], aged);
         await sleep(130);
-        expect(await engine.appendNumbered([item('s', '4')], aged)).to.deep.equal([4]);
+        expect((await engine.streamAppend([item('s', '4')], aged)).map((r) => r.seq)).to.deep.equal([4]);
         expect(await engine.logBounds('{s}:log')).to.deep.equal({ first: 4, last: 4 });
       });
 
       it('drops many aged entries at once', async function () {
         const aged = { ...opts, maxAgeMs: 80 };
-        await engine.appendNumbered(
+        await engine.streamAppend(
           Array.from({ length: 150 }, (_, i) => item('s', String(i))),
           aged,
         );
         await sleep(130);
-        await engine.appendNumbered([item('s', 'new')], aged);
+        await engine.streamAppend([item('s', 'new')], aged);
         expect(await engine.logRange('{s}:log', 1, Infinity)).to.have.length(1);
       });
 
       it('reads inclusive ranges, with a limit, and reports bounds', async function () {
-        await engine.appendNumbered(Array.from({ length: 10 }, (_, i) => item('s', `x${i + 1}`)), opts);
+        await engine.streamAppend(Array.from({ length: 10 }, (_, i) => item('s', `x${i + 1}`)), opts);
         const seqs = async (from: number, to: number, limit?: number) =>
           (await engine.logRange('{s}:log', from, to, limit)).map((e) => e.seq);
         expect(await seqs(3, 6)).to.deep.equal([3, 4, 5, 6]);
@@ -347,40 +356,41 @@ for (const variant of variants) {
 
       it('keeps data with separators and unicode intact', async function () {
         const data = '{"a":"b:c"}\n:42:☃';
-        await engine.appendNumbered([item('s', data), item('s', '')], opts);
+        await engine.streamAppend([item('s', data, 'sep'), item('s', '', 'empty')], opts);
         expect((await engine.logRange('{s}:log', 1, 2)).map((e) => e.data)).to.deep.equal([data, '']);
       });
 
-      it('expires counter and log together when ttlMs is given', async function () {
-        await engine.appendNumbered([item('s', 'x')], { ...opts, ttlMs: 60 });
+      it('lets an idle log expire after maxAgeMs, keeping the counter', async function () {
+        await engine.streamAppend([item('s', 'x')], { ...opts, maxAgeMs: 60 });
         await sleep(130);
-        expect(await engine.getCounter('{s}:seq')).to.equal(0);
         expect(await engine.logBounds('{s}:log')).to.equal(null);
+        expect(await seqOf('s')).to.equal(1);
       });
 
-      it('requires counter and log keys to share a {hash tag}', async function () {
+      it('requires the keys of a stream to share a {hash tag}', async function () {
         for (const bad of [
-          { counterKey: 'seq', logKey: 'log', data: '' },
-          { counterKey: '{a}:seq', logKey: '{b}:log', data: '' },
-          { counterKey: '{}:seq', logKey: '{}:log', data: '' },
+          { state: 'state', log: 'log', idKey: 'id', data: '' },
+          { state: '{a}:state', log: '{b}:log', idKey: '{a}:id', data: '' },
+          { state: '{a}:state', log: '{a}:log', idKey: '{b}:id', data: '' },
+          { state: '{}:state', log: '{}:log', idKey: '{}:id', data: '' },
         ]) {
           let error: unknown;
-          await engine.appendNumbered([bad], opts).catch((err: unknown) => (error = err));
+          await engine.streamAppend([bad], opts).catch((err: unknown) => (error = err));
           expect(String(error), JSON.stringify(bad)).to.contain('hash tag');
         }
         let error: unknown;
-        await engine.appendNumbered([item('s', 'x')], { maxLen: 0, maxAgeMs: 10 }).catch((err: unknown) => (error = err));
+        await engine.streamAppend([item('s', 'x')], { maxLen: 0, maxAgeMs: 10 }).catch((err: unknown) => (error = err));
         expect(error).to.be.instanceOf(RangeError);
       });
 
       it('runs every item and reports a failing one', async function () {
-        await engine.set('{bad}:seq', 'not a number');
+        await engine.set('{bad}:state', 'not a hash');
         let error: unknown;
         await engine
-          .appendNumbered([item('ok', 'a'), item('bad', 'b'), item('ok', 'c')], opts)
+          .streamAppend([item('ok', 'a'), item('bad', 'b'), item('ok', 'c')], opts)
           .catch((err: unknown) => (error = err));
         expect(error).to.be.instanceOf(Error);
-        expect(await engine.getCounter('{ok}:seq')).to.equal(2);
+        expect(await seqOf('ok')).to.equal(2);
       });
     });
 
@@ -587,9 +597,9 @@ for (const variant of variants) {
         // SCRIPT FLUSH would touch everyone's scripts on a shared Redis: only on our own server.
         if (!process.env.REDIS_URL)
         it('reloads its scripts when the server has forgotten them', async () => {
-          const item = { counterKey: '{s}:seq', logKey: '{s}:log', data: 'x' };
+          const item = (id: string) => ({ state: '{s}:state', log: '{s}:log', idKey: `{s}:id:${id}`, data: 'x' });
           const opts = { maxLen: 10, maxAgeMs: 60_000 };
-          expect(await engine.appendNumbered([item], opts)).to.deep.equal([1]);
+          expect((await engine.streamAppend([item('1')], opts)).map((r) => r.seq)).to.deep.equal([1]);
           const admin = new Redis(redis!.url);
           admin.on('error', () => undefined);
           try {
@@ -597,7 +607,7 @@ for (const variant of variants) {
           } finally {
             admin.disconnect();
           }
-          expect(await engine.appendNumbered([item, item], opts)).to.deep.equal([2, 3]);
+          expect((await engine.streamAppend([item('2'), item('3')], opts)).map((r) => r.seq)).to.deep.equal([2, 3]);
           expect(await engine.logBounds('{s}:log')).to.deep.equal({ first: 1, last: 3 });
         });
 

@@ -187,7 +187,10 @@ for (const kind of ['memory', 'redis'] as const) {
       });
 
       it('counts the events numbered for the subscription', async () => {
-        await gateway.engine.incr(`{sub:${id}}:seq`, 3);
+        const sub = gateway.subscriptions.registry.get(id)!;
+        for (const n of [1, 2, 3]) {
+          await gateway.eventLog.number({ eventId: `Encounter/e/_history/${n}:update`, reference: 'Encounter/e', interaction: 'update', versionId: String(n), timestamp: new Date().toISOString() }, [sub]);
+        }
         const res = await fhir<Bundle>('GET', `${base}/Subscription/${id}/$status`);
         expect(param(res.body.entry![0]!.resource.parameter, 'events-since-subscription-start')!.valueString).to.equal('3');
       });

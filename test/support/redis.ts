@@ -264,7 +264,7 @@ async function waitForPong(port: number, gaveUp: () => boolean): Promise<void> {
 }
 
 /** A bare RESP PING, so readiness does not depend on client retry behaviour. */
-function ping(port: number): Promise<boolean> {
+export function ping(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = createConnection({ host: '127.0.0.1', port });
     let reply = '';
