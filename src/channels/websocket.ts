@@ -227,6 +227,10 @@ export class WebSocketChannel {
       binding.expiresAt = claims.expiresAt.getTime();
       binding.credential = credential;
       if (!existing) {
+        // Until the binding knows where it starts (the position read below), live events queue:
+        // sent now they would precede the handshake, and a number past lastSent (still 0) would
+        // look like a gap and replay the whole log to a client that asked for no replay.
+        binding.pending = [];
         void this.opts.presence?.report([id]).catch(() => undefined);
         state.bindings.set(id, binding);
         let set = this.bySubscription.get(id);
@@ -235,7 +239,15 @@ export class WebSocketChannel {
         this.opts.metrics.websocketBinds.inc();
       }
       this.wheel.schedule(`exp:${state.id}:${id}`, binding.expiresAt, () => this.expire(ws, id, binding));
-      const { count: total, lostBefore } = await this.opts.eventLog.position(id);
+      let position: Awaited<ReturnType<EventLog['position']>>;
+      try {
+        position = await this.opts.eventLog.position(id);
+      } catch (err) {
+        // Not bound after all (the event store is away): nothing may queue for it; the client retries.
+        if (!existing) this.unbindLocal(ws, id);
+        throw err;
+      }
+      const { count: total, lostBefore } = position;
       if (state.closed) return;
       if (!existing) binding.lastSent = eventsSince === undefined ? total : Math.min(total, Math.max(0, eventsSince - 1));
       this.send(ws, this.render(sub, state.dialect, 'handshake', total, []));
@@ -243,16 +255,19 @@ export class WebSocketChannel {
       this.scheduleHeartbeat(ws, sub);
       if (!existing && eventsSince !== undefined && eventsSince > total + 1) {
         this.sendOutcome(ws, 'invalid', `events-since ${eventsSince} is beyond the last event of Subscription/${id} (${total}); bound from the next event, ${total + 1}`, id);
+        await this.drainPending(ws, sub, binding, true);
         continue;
       }
       if (!existing && eventsSince !== undefined && lostBefore !== undefined && Math.max(1, eventsSince) < lostBefore) this.sendEventsLost(ws, id, lostBefore);
       if (!existing && eventsSince !== undefined) await this.replay(ws, sub, binding, eventsSince);
+      else if (!existing) await this.drainPending(ws, sub, binding, true);
     }
   }
 
   /** Sends logged events from `since` (0: the first kept) before any live one, in maxCount batches. */
   private async replay(ws: Socket, sub: ActiveSubscription, binding: Binding, since: number): Promise<void> {
-    binding.pending = [];
+    // What queued while the bind read its position stays queued: it goes after the replay.
+    binding.pending ??= [];
     let read = false;
     try {
       const page = await this.opts.eventLog.read(sub.id, Math.max(1, since), Infinity, REPLAY_LIMIT);

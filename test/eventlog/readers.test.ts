@@ -98,5 +98,36 @@ for (const kind of ['memory', 'redis'] as const) {
       expect(numbers).to.deep.equal([current - 2, current - 1, current]);
       expect((await fhir('GET', `${gateway.baseUrl}/Subscription/${id}/$events?eventsSinceNumber=1`)).status).to.equal(410);
     });
+
+    it('a live event that arrives while a bind is still reading its position is sent after the handshake, with no replay of older events', async () => {
+      const t = await fhir<{ parameter: Array<{ name: string; valueString?: string }> }>('GET', `${gateway.baseUrl}/Subscription/${id}/$get-ws-binding-token`);
+      const before = (await gateway.eventLog.position(id)).count;
+      // Hold the bind's position read until an event has been numbered and delivered meanwhile.
+      const log = gateway.eventLog;
+      const position = log.position.bind(log);
+      let held = false;
+      log.position = async (sub: string) => {
+        if (held) return position(sub);
+        held = true;
+        await write();
+        await until(async () => (await position(sub)).count === before + 1, 'the event numbered during the bind');
+        await sleep(100);
+        return position(sub);
+      };
+      try {
+        const c = await WsClient.connect(`ws://127.0.0.1:${gateway.port}/ws`);
+        clients.push(c);
+        c.send(`bind-with-token ${t.body.parameter.find((p) => p.name === 'token')!.valueString!}`);
+        await c.next((f) => notificationType(f) === 'handshake', 'the handshake');
+        await write();
+        await until(() => allNumbers(c.frames).length >= 1, 'the next event');
+        await sleep(300);
+        // The first frame is the handshake; only events after the position it reports follow.
+        expect(notificationType(c.frames[0]!)).to.equal('handshake');
+        expect(allNumbers(c.frames)).to.deep.equal([before + 2]);
+      } finally {
+        log.position = position;
+      }
+    });
   });
 }
