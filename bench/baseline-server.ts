@@ -47,7 +47,8 @@ let publicBase = '';
 const SLOT = { sub: 'bbbbbbbb-0000-4000-8000-00000000000a', number: 987654321, bundle: 'bbbbbbbb-0000-4000-8000-00000000000b', status: 'bbbbbbbb-0000-4000-8000-00000000000c' };
 const SLOT_PATTERN = new RegExp(`(${SLOT.sub}|"${SLOT.number}"|${SLOT.bundle}|${SLOT.status})`);
 
-type Piece = string | 'sub' | 'number' | 'bundle' | 'status';
+// Literal pieces (sub, number, bundle, status) or text between them.
+type Piece = string;
 
 function template(resourceJson: string, patient: string, versionId: string | undefined, timestamp: string): Piece[] {
   const text = renderNotification({

@@ -58,7 +58,7 @@ interface Upstream {
 async function startUpstreamProcess(): Promise<Upstream> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'bench/access-upstream-main.ts'], { stdio: ['ignore', 'pipe', 'inherit'] });
   const line = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).once('line', resolve);
+    createInterface({ input: child.stdout }).once('line', resolve);
     child.once('exit', (code) => reject(new Error(`the upstream process exited (${code})`)));
   });
   return { ...(JSON.parse(line) as { url: string; demoUrl: string }), child };
@@ -119,7 +119,7 @@ async function run(up: Upstream, scenario: Scenario, mode: Mode): Promise<Result
       seen.push(mine);
       ws.on('message', (data) => {
         const at = performance.now();
-        const text = data.toString();
+        const text = (data as Buffer).toString('utf8');
         if (text.includes('"handshake"')) return void handshakes++;
         const m = NUMBER.exec(text);
         if (!m) return;

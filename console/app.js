@@ -190,7 +190,9 @@ function Entry({ entry, onReplay }) {
   let pretty = entry.text;
   try {
     pretty = JSON.stringify(JSON.parse(entry.text), null, 2);
-  } catch {}
+  } catch {
+    // Not JSON: shown as it came.
+  }
   return html`<li class=${`entry ${f.kind}`} data-kind=${f.kind}>
     <button type="button" class="summary" aria-expanded=${open} onClick=${() => setOpen(!open)}>
       <span class="time">${time}</span> <b>${f.kind}</b>

@@ -40,7 +40,7 @@ export function planTestWrite(version, topic, filters) {
   }
 
   const patientFilter = byParam('patient', 'subject');
-  let subject = patientFilter ? asReference('Patient', patientFilter.value) : '{patient}';
+  const subject = patientFilter ? asReference('Patient', patientFilter.value) : '{patient}';
   if (!patientFilter) steps.push({ method: 'POST', path: 'Patient', body: { resourceType: 'Patient', name: [{ family: 'Example', given: ['Console'] }] }, label: 'a Patient to refer to', yields: 'patient' });
 
   let status = wantedStatus(trigger);

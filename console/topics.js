@@ -91,7 +91,7 @@ function fromBasic(basic) {
  * Returns { filter } or { error } with a sentence a person can act on.
  */
 export function checkFilter(text, topic) {
-  const m = /^(?:([A-Z][A-Za-z]*)[?.])?([A-Za-z0-9_.\-]+)(?::([a-z\-]+))?=(.*)$/.exec(text.trim());
+  const m = /^(?:([A-Z][A-Za-z]*)[?.])?([A-Za-z0-9_.-]+)(?::([a-z-]+))?=(.*)$/.exec(text.trim());
   if (!m) return { error: 'write it as parameter=value, optionally Type?parameter=value or parameter:modifier=value' };
   const [, resourceType, parameter, modifier, raw] = m;
   if (raw === '') return { error: 'a value is needed after =' };
@@ -106,7 +106,7 @@ export function checkFilter(text, topic) {
     const mods = [...new Set(candidates.flatMap((f) => f.modifiers))];
     return { error: `:${modifier} is not allowed on ${parameter}${mods.length ? ` (allowed: ${mods.join(', ')})` : ' (no modifiers are)'}` };
   }
-  const prefix = /^([a-z]{2})(?=[\d\-])/.exec(raw)?.[1];
+  const prefix = /^([a-z]{2})(?=[\d-])/.exec(raw)?.[1];
   let comparator;
   if (prefix !== undefined && COMPARATORS.includes(prefix)) {
     if (!candidates.some((f) => f.comparators.includes(prefix))) return { error: `the comparator ${prefix} is not allowed on ${parameter}` };

@@ -22,6 +22,14 @@ export interface Config {
   port: number;
   host: string;
   fhirUpstreamUrl?: string;
+  /**
+   * Whether the in-memory demo upstream runs (resolved at load): DEMO_UPSTREAM=true asks for it,
+   * false forbids it (FHIR_UPSTREAM_URL is then required, as in the image); unset, it runs exactly
+   * when FHIR_UPSTREAM_URL is unset.
+   */
+  demoUpstream: boolean;
+  /** The FHIR version the demo upstream poses as (DEMO_FHIR_VERSION); R4 when unset. */
+  demoFhirVersion?: FhirVersion;
   upstreamAliases: string[];
   /** Unset: http://localhost:<listening port><fhirBasePath>, filled in once the port is known. */
   publicBaseUrl?: string;
@@ -176,7 +184,7 @@ const nodes: Parse<RedisNode[]> = (raw, key) => {
 
 const optionalString = (o: Source, k: string, key: string) => (o[k] === undefined ? undefined : str(o[k], `${key}.${k}`));
 const optionalBool = (o: Source, k: string, key: string) =>
-  o[k] === undefined ? undefined : typeof o[k] === 'boolean' ? (o[k] as boolean) : fail(`${key}.${k}`, 'must be true or false', o[k]);
+  o[k] === undefined ? undefined : typeof o[k] === 'boolean' ? o[k] : fail(`${key}.${k}`, 'must be true or false', o[k]);
 
 function objectOf(raw: unknown, key: string, allowed: string[]): Source {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return fail(key, 'must be an object', raw);
@@ -221,6 +229,8 @@ const KEYS = {
   host: { env: 'HOST', parse: str },
   fhirUpstreamUrl: { env: 'FHIR_UPSTREAM_URL', parse: url('http:', 'https:') },
   upstreamAliases: { env: 'FHIR_UPSTREAM_ALIASES', parse: urlList },
+  demoUpstream: { env: 'DEMO_UPSTREAM', parse: bool },
+  demoFhirVersion: { env: 'DEMO_FHIR_VERSION', parse: oneOf<FhirVersion>('R4', 'R4B', 'R5') },
   publicBaseUrl: { env: 'PUBLIC_BASE_URL', parse: url('http:', 'https:') },
   publicWsUrl: { env: 'PUBLIC_WS_URL', parse: url('ws:', 'wss:') },
   upstreamAuthorization: { env: 'FHIR_UPSTREAM_AUTHORIZATION', parse: str },
@@ -348,9 +358,27 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
   const config = values as unknown as Config;
   config.redis = redis;
-  config.consoleEnabled ??= config.fhirUpstreamUrl === undefined;
+  demoUpstream(config, values.demoUpstream as boolean | undefined, label);
+  config.consoleEnabled ??= config.demoUpstream;
   tokenKeys(config, label);
   return config;
+}
+
+/** Resolves whether the demo upstream runs; contradictions stop the start rather than guess. */
+function demoUpstream(config: Config, asked: boolean | undefined, label: (name: ScalarKey) => string): void {
+  if (asked === true && config.fhirUpstreamUrl) {
+    throw new ConfigError(`${label('demoUpstream')} is true but ${label('fhirUpstreamUrl')} is set: the demo upstream replaces the real one, so set only one of them`);
+  }
+  if (asked === false && !config.fhirUpstreamUrl) {
+    throw new ConfigError(`${label('fhirUpstreamUrl')} is required: set it to your FHIR server's base URL (or set ${label('demoUpstream')}=true to run the in-memory demo upstream, for development only)`);
+  }
+  config.demoUpstream = asked ?? !config.fhirUpstreamUrl;
+  if (config.demoFhirVersion && !config.demoUpstream) {
+    fail(label('demoFhirVersion'), 'only applies to the demo upstream, which is not running (FHIR_UPSTREAM_URL is set): remove it', config.demoFhirVersion);
+  }
+  if (config.demoUpstream && config.demoFhirVersion && config.fhirVersion && config.fhirVersion !== config.demoFhirVersion) {
+    fail(label('fhirVersion'), `contradicts ${label('demoFhirVersion')} ${config.demoFhirVersion}: leave it unset, the gateway reads the demo's version`, config.fhirVersion);
+  }
 }
 
 /**

@@ -128,8 +128,9 @@ export async function startGateway(config: Config & { fhirUpstreamUrl: string; d
     const base = config.fhirBasePath;
     // The public URL may depend on the port we are given, so the FHIR routes are built after
     // listening; uWS handles no request before the listen callback has returned.
-    let route: ((ex: Parameters<ReturnType<typeof fhirRoutes>>[0]) => void | Promise<void>) | undefined;
-    const fhir = (ex: Parameters<NonNullable<typeof route>>[0]) => route!(ex);
+    type FhirHandler = ReturnType<typeof fhirRoutes>;
+    const built: { route?: FhirHandler } = {};
+    const fhir: FhirHandler = (ex) => built.route!(ex);
     let ctx!: OwnedContext;
     server
       .route('get', '/healthz', 'health', healthz)
@@ -191,7 +192,7 @@ export async function startGateway(config: Config & { fhirUpstreamUrl: string; d
       endpoints: new EndpointChecker({ allow: parseAllowList(config.resthookAllow) }),
       maxOwnedBodyBytes: Math.min(config.maxBodyBytes, 1024 * 1024),
     };
-    route = fhirRoutes(ctx, { basePath: base, proxy, onTopicsWritten: () => service.topicsWritten(), maxBodyBytes: config.maxBodyBytes, onWrite });
+    built.route = fhirRoutes(ctx, { basePath: base, proxy, onTopicsWritten: () => service.topicsWritten(), maxBodyBytes: config.maxBodyBytes, onWrite });
     logger.info({ port, baseUrl, upstream: config.fhirUpstreamUrl, fhirVersion, engine: engine.kind }, 'gateway listening');
 
     let closing: Promise<void> | undefined;

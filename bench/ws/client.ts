@@ -84,7 +84,7 @@ function open(wsUrl: string, binding: Binding, target: string): Promise<Sock> {
     ws.on('open', () => ws.send(`bind-with-token ${binding.token}`));
     ws.on('message', (data, isBinary) => {
       if (isBinary) return fail('bad', 'a binary frame');
-      const text = data.toString();
+      const text = (data as Buffer).toString('utf8');
       // A refused bind is answered with an OperationOutcome: fail now rather than at the timeout.
       if (!sock.bound && text.includes('"resourceType":"OperationOutcome"')) {
         clearTimeout(timer);

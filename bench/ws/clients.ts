@@ -30,7 +30,7 @@ class ClientProcess {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, (m) => (m.id === -1 ? reject(new Error('bench client exited')) : resolve(m as Extract<FromClient, { op: T }>)));
-      this.child.send({ ...request, id } as ToClient);
+      this.child.send({ ...request, id });
     });
   }
 

@@ -102,6 +102,8 @@ export class Visibility {
   async check(credential: Credential, refs: readonly ResourceVersion[]): Promise<Verdict> {
     const visible = new Set<string>();
     if (this.refused.get(credential.id)) return { visible, unauthorized: true };
+    // Cached answers are plain values on purpose (no promise per reference); Promise.all takes both.
+    // eslint-disable-next-line @typescript-eslint/await-thenable
     const answers = await Promise.all(refs.map((ref) => this.answer(credential, ref)));
     let unauthorized = false;
     answers.forEach((answer, i) => {

@@ -19,7 +19,7 @@ export class TimerWheel {
     this.cancel(key);
     const slot = Math.max(this.slot(dueMs), this.next);
     let bucket = this.slots.get(slot);
-    if (!bucket) this.slots.set(slot, (bucket = new Map()));
+    if (!bucket) this.slots.set(slot, (bucket = new Map<string, () => void>()));
     bucket.set(key, fn);
     this.slotOf.set(key, slot);
   }

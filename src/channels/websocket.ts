@@ -68,7 +68,7 @@ interface SocketState {
 type Socket = WebSocket<SocketState>;
 
 function newBinding(jti: string): Binding {
-  return { jti, expiresAt: 0, lastSent: 0 } as Binding;
+  return { jti, expiresAt: 0, lastSent: 0 };
 }
 
 const REPLAY_LIMIT = 1000;

@@ -17,6 +17,7 @@ import { buildCapabilityStatement } from './capability.js';
 import { loadDefinitions } from './definitions.js';
 import { typeHistory } from './history.js';
 import { DemoRepository } from './repository.js';
+import { seedResources } from './seed.js';
 import { FHIR_JSON, reply, toHttpReply } from './response.js';
 import type { HttpReply } from './response.js';
 
@@ -34,6 +35,8 @@ export interface DemoUpstreamOptions {
   maxBodyBytes?: number;
   /** Validate writes against the R4 definitions; default true. */
   validate?: boolean;
+  /** Start with the example resources of `seed.ts` (Patient/example, Encounter/example); default false. */
+  seed?: boolean;
 }
 
 export interface DemoUpstream {
@@ -54,6 +57,9 @@ export async function startDemoUpstream(opts: DemoUpstreamOptions = {}): Promise
   const maxBodyBytes = opts.maxBodyBytes ?? 64 * 1024 * 1024;
   const posing = opts.fhirVersion !== undefined && opts.fhirVersion !== 'R4';
   const repo = new DemoRepository({ validate: posing ? false : opts.validate, maxBinaryBytes: maxBodyBytes });
+  if (opts.seed) {
+    for (const resource of seedResources(opts.fhirVersion ?? 'R4')) await repo.createResource(resource, { assignedId: true });
+  }
   const router = new FhirRouter();
   // Longer than the keep-alive of any client pool in front of it, so an idle pooled socket is never closed
   // by the server just as the client reuses it (an ECONNRESET that looks like a gateway bug).

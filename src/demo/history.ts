@@ -31,7 +31,7 @@ export function typeHistory(repo: DemoRepository, baseUrl: string): (req: FhirRe
     const { total, entry } = repo.readTypeHistory(resourceType, { since, offset, count: size });
     const url = (at: number): string => {
       const params = new URLSearchParams({ ...(since ? { _since: since } : {}), _count: String(size), _offset: String(at) });
-      return `${baseUrl}/${resourceType}/_history?${params}`;
+      return `${baseUrl}/${resourceType}/_history?${params.toString()}`;
     };
     const link: BundleLink[] = [{ relation: 'self', url: url(offset) }];
     if (offset + size < total) {

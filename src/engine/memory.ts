@@ -215,15 +215,15 @@ export class MemoryEngine implements Engine {
     this.checkOpen();
     checkStreamAppend(items, options);
     const out: StreamAppended[] = [];
-    let failure: unknown = null;
+    let failure: Error | undefined;
     for (const item of items) {
       try {
         out.push(this.streamAppendOne(item, options));
       } catch (err) {
-        failure ??= err;
+        failure ??= err instanceof Error ? err : new Error(String(err));
       }
     }
-    if (failure !== null) throw failure;
+    if (failure) throw failure;
     return out;
   }
 

@@ -38,7 +38,7 @@ export class SubscriptionIndex {
       const indexable = this.indexable(filtersFor(subscription, type), type);
       if (indexable) {
         let byValue = bucket.byKey.get(indexable.param);
-        if (!byValue) bucket.byKey.set(indexable.param, (byValue = new Map()));
+        if (!byValue) bucket.byKey.set(indexable.param, (byValue = new Map<string, Set<string>>()));
         for (const key of indexable.keys) {
           let ids = byValue.get(key);
           if (!ids) byValue.set(key, (ids = new Set()));
@@ -114,7 +114,7 @@ export class SubscriptionIndex {
 
   private bucket(topic: string, type: string): Bucket {
     let byType = this.buckets.get(topic);
-    if (!byType) this.buckets.set(topic, (byType = new Map()));
+    if (!byType) this.buckets.set(topic, (byType = new Map<string, Bucket>()));
     let bucket = byType.get(type);
     if (!bucket) byType.set(type, (bucket = { byKey: new Map(), scan: new Set() }));
     return bucket;

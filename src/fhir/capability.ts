@@ -207,7 +207,7 @@ function addStrings(holder: Json, key: string, values: string[], where: string):
 // The list under `key`, attached to the holder, after checking every item is an object.
 function objects(holder: Json, key: string, path: string): Json[] {
   const raw = holder[key];
-  if (raw === undefined) return (holder[key] = []) as Json[];
+  if (raw === undefined) return (holder[key] = []);
   if (!Array.isArray(raw) || !raw.every(isObject)) throw shapeError(path, 'a list of objects');
   return raw;
 }

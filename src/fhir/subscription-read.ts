@@ -38,7 +38,7 @@ export function readR4Subscription(o: SubscriptionObjectJson): R4SubscriptionJso
     extensions(channel, 'extension', ch);
     extensions(channel, 'modifierExtension', ch);
   }
-  return o as R4SubscriptionJson;
+  return o;
 }
 
 export function readR5Subscription(o: SubscriptionObjectJson): R5SubscriptionJson {
@@ -54,7 +54,7 @@ export function readR5Subscription(o: SubscriptionObjectJson): R5SubscriptionJso
   if (channelType) for (const key of ['system', 'code']) string(channelType, key, `${at}.channelType`);
   for (const key of ['endpoint', 'contentType', 'content']) string(o, key, at);
   for (const key of ['heartbeatPeriod', 'timeout', 'maxCount']) number(o, key, at);
-  return o as R5SubscriptionJson;
+  return o;
 }
 
 function checkCommon(o: JsonObject, at: string): void {

@@ -28,7 +28,7 @@ const DECODERS: Record<string, (b: Buffer, o: ZlibOptions) => Promise<Buffer>> =
   gzip: promisify(gunzip),
   'x-gzip': promisify(gunzip),
   deflate: promisify(inflate),
-  br: promisify(brotliDecompress) as (b: Buffer, o: ZlibOptions) => Promise<Buffer>,
+  br: promisify(brotliDecompress),
 };
 
 type Checked = { entry: SubscriptionEntry; model?: SubscriptionModel };

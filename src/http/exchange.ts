@@ -35,7 +35,7 @@ export interface Exchange {
 /** nginx's convention for "the client closed the connection before we answered". */
 export const CLIENT_CLOSED = 499;
 
-const REQUEST_ID = /^[A-Za-z0-9._:\-]{1,128}$/;
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export function openExchange(res: HttpResponse, req: HttpRequest, route: string): Exchange {
   const headers = new Map<string, string>();

@@ -31,7 +31,7 @@ const conditionalRefusal = 'Conditional writes of Subscription are not supported
 // What may follow `Subscription/` besides an id: the type-level interactions FHIR spells with `_`,
 // and operations. Anything else starting with `_` (`__proto__`, `_foo`) is refused, not proxied.
 const TYPE_LEVEL = new Set(['_search', '_history']);
-const OPERATION = /^\$[A-Za-z][A-Za-z0-9\-]{0,63}$/;
+const OPERATION = /^\$[A-Za-z][A-Za-z0-9-]{0,63}$/;
 
 /** Why a path under Subscription does not address a Subscription, or undefined when it does. */
 function subscriptionPathProblem(s: string[]): string | undefined {

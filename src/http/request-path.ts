@@ -35,6 +35,7 @@ const REFUSED: Array<[RegExp, string]> = [
   [/\\|%5c/i, 'a backslash'],
   [/;|%3b/i, 'a path parameter (;)'],
   [/%2f/i, 'an encoded slash (%2f) inside a segment'],
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what this refuses
   [/%(?:[01][0-9a-f]|7f)|[\u0000-\u001f\u007f]/i, 'a control character'],
   // A URI is ASCII (RFC 3986): anything else must come percent-encoded, or servers read it differently.
   [/[^\u0021-\u007e]/, 'a character that must be percent-encoded'],

@@ -1,10 +1,14 @@
-import uWS, { type TemplatedApp, type us_listen_socket } from 'uWebSockets.js';
+import { createServer } from 'node:net';
+import uWS, { type ListenOptions, type TemplatedApp, type us_listen_socket } from 'uWebSockets.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { openExchange, type Exchange } from './exchange.js';
 import { answeredEngineFailure } from './engine-failure.js';
 import { framingProblem } from './framing.js';
 import { sendOutcome } from './respond.js';
+
+// ListenOptions.LIBUS_LISTEN_EXCLUSIVE_PORT: the enum exists only in the typings, not at run time.
+const EXCLUSIVE_PORT = 1 as ListenOptions;
 
 export type Handler = (ex: Exchange) => void | Promise<void>;
 type Method = 'get' | 'post' | 'put' | 'del' | 'patch' | 'any';
@@ -43,12 +47,22 @@ export class HttpServer {
     return this;
   }
 
+  /**
+   * Listens with an exclusive port: uWS otherwise sets SO_REUSEPORT, and a second gateway on a busy
+   * port would "listen" too, the kernel splitting connections between two processes with
+   * different state. uWS says only "no"; the reason (in use, not permitted) is asked of the OS.
+   */
   listen(host: string, port: number): Promise<number> {
     return new Promise((resolve, reject) => {
-      this.app.listen(host, port, (socket) => {
-        if (!socket) return reject(new Error(`cannot listen on ${host}:${port} (port in use or not permitted)`));
-        this.listenSocket = socket;
-        resolve(uWS.us_socket_local_port(socket));
+      // The native listen takes (host, port, options, cb); the typings only know (port, options, cb).
+      const listen = this.app.listen.bind(this.app) as unknown as (host: string, port: number, options: ListenOptions, cb: (socket: us_listen_socket | false) => void) => void;
+      listen(host, port, EXCLUSIVE_PORT, (socket) => {
+        if (socket) {
+          this.listenSocket = socket;
+          resolve(uWS.us_socket_local_port(socket));
+          return;
+        }
+        void listenFailure(host, port).then((reason) => reject(new Error(`cannot listen on ${host}:${port}: ${reason}`)));
       });
     });
   }
@@ -132,4 +146,26 @@ export class HttpServer {
 function silenceServerHeader(): void {
   const cfg = (uWS as unknown as { _cfg?: (key: string) => void })._cfg;
   if (typeof cfg === 'function') cfg('silent');
+}
+
+/** Why a port cannot be listened on, found by trying it with Node's own socket (which reports errno). */
+async function listenFailure(host: string, port: number): Promise<string> {
+  const server = createServer();
+  const code = await new Promise<string | undefined>((resolve) => {
+    server.once('error', (err: NodeJS.ErrnoException) => resolve(err.code));
+    server.listen({ host, port, exclusive: true }, () => resolve(undefined));
+  });
+  if (code === undefined) await new Promise((resolve) => server.close(resolve));
+  switch (code) {
+    case 'EADDRINUSE':
+      return 'the port is already in use by another process';
+    case 'EACCES':
+      return 'not permitted (a port below 1024 needs privileges)';
+    case 'EADDRNOTAVAIL':
+      return 'the address is not one of this host\'s';
+    case undefined:
+      return 'refused by the HTTP server library (the port was free when checked again)';
+    default:
+      return `the operating system refused it (${code})`;
+  }
 }

@@ -19,7 +19,7 @@ function* chain(err: unknown): Generator<unknown> {
     if (e === undefined || e === null || seen.has(e)) continue;
     seen.add(e);
     yield e;
-    if (e instanceof AggregateError) queue.push(...e.errors);
+    if (e instanceof AggregateError) queue.push(...(e.errors as unknown[]));
     if (e instanceof Error && 'cause' in e) queue.push(e.cause);
   }
 }

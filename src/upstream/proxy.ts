@@ -91,7 +91,7 @@ export function createProxy(opts: ProxyOptions): Proxy {
     try {
       upstream = await opts.pool.request({
         path,
-        method: ex.method as Dispatcher.HttpMethod,
+        method: ex.method,
         headers: upstreamRequestHeaders(ex, body !== undefined),
         body: body ?? (sendsBody ? '' : undefined),
         signal: controller.signal,
@@ -120,8 +120,8 @@ export function createProxy(opts: ProxyOptions): Proxy {
       const decoder = encoding && encoding !== 'identity' ? DECODERS[encoding]!() : undefined;
       if (decoder) drop.add('content-encoding');
       source = decoder
-        ? (pipeline(upstream.body, decoder, opts.rewriter.stream(), () => {}) as unknown as Readable)
-        : (pipeline(upstream.body, opts.rewriter.stream(), () => {}) as unknown as Readable);
+        ? (pipeline(upstream.body, decoder, opts.rewriter.stream(), () => {}))
+        : (pipeline(upstream.body, opts.rewriter.stream(), () => {}));
     }
     const headers = clientResponseHeaders(upstream.headers, (v) => opts.rewriter.header(v), drop);
     const success = status >= 200 && status < 300;
@@ -203,7 +203,7 @@ function release(body: Readable | Buffer | undefined): void {
 
 interface Tap {
   /** The bytes seen, or undefined when there were more than KEEP_BYTES. */
-  text(): string | undefined;
+  text: () => string | undefined;
 }
 
 function keeper(): Tap & { keep(chunk: Buffer): void } {

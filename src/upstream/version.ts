@@ -10,7 +10,7 @@ import { SERVICE, type UpstreamClient } from './fhir-client.js';
  */
 export async function detectFhirVersion(client: UpstreamClient, waitMs: number, logger: Logger): Promise<FhirVersion> {
   const deadline = Date.now() + waitMs;
-  let lastProblem = '';
+  let lastProblem: string;
   for (let attempt = 0; ; attempt++) {
     try {
       const res = await client.request('GET', 'metadata', SERVICE);

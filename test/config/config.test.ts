@@ -187,4 +187,32 @@ describe('config', () => {
       expect(message).not.to.include('BEGIN');
     });
   });
+  describe('the demo upstream', () => {
+    const load = (env: Record<string, string>) => loadConfig({ CONFIG_FILE: file({}), ...env });
+
+    it('runs exactly when FHIR_UPSTREAM_URL is unset, unless DEMO_UPSTREAM says otherwise', () => {
+      expect(load({}).demoUpstream).to.equal(true);
+      expect(load({ FHIR_UPSTREAM_URL: 'http://hapi:8080/fhir' }).demoUpstream).to.equal(false);
+      expect(load({ DEMO_UPSTREAM: 'true' }).demoUpstream).to.equal(true);
+      expect(load({ DEMO_UPSTREAM: 'false', FHIR_UPSTREAM_URL: 'http://hapi:8080/fhir' }).demoUpstream).to.equal(false);
+    });
+
+    it('DEMO_UPSTREAM=false (as in the image) makes FHIR_UPSTREAM_URL required, saying how to ask for the demo', () => {
+      expect(error({ CONFIG_FILE: file({}), DEMO_UPSTREAM: 'false' })).to.equal(
+        "FHIR_UPSTREAM_URL is required: set it to your FHIR server's base URL (or set DEMO_UPSTREAM=true to run the in-memory demo upstream, for development only)",
+      );
+    });
+
+    it('refuses contradictions: the demo and a real upstream, a demo version without the demo, two versions', () => {
+      expect(error({ CONFIG_FILE: file({}), DEMO_UPSTREAM: 'true', FHIR_UPSTREAM_URL: 'http://hapi:8080/fhir' })).to.match(/^DEMO_UPSTREAM is true but FHIR_UPSTREAM_URL is set/);
+      expect(error({ CONFIG_FILE: file({}), DEMO_FHIR_VERSION: 'R5', FHIR_UPSTREAM_URL: 'http://hapi:8080/fhir' })).to.match(/^DEMO_FHIR_VERSION only applies to the demo upstream/);
+      expect(error({ CONFIG_FILE: file({}), DEMO_FHIR_VERSION: 'R4B', FHIR_VERSION: 'R5' })).to.match(/^FHIR_VERSION contradicts DEMO_FHIR_VERSION R4B/);
+      expect(error({ CONFIG_FILE: file({}), DEMO_UPSTREAM: 'yes' })).to.equal('DEMO_UPSTREAM must be true or false (got "yes")');
+      expect(error({ CONFIG_FILE: file({}), DEMO_FHIR_VERSION: 'R6' })).to.equal('DEMO_FHIR_VERSION must be one of R4, R4B, R5 (got "R6")');
+    });
+
+    it('takes the version the demo poses as from DEMO_FHIR_VERSION', () => {
+      expect(load({ DEMO_FHIR_VERSION: 'R4B' }).demoFhirVersion).to.equal('R4B');
+    });
+  });
 });

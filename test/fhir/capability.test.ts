@@ -252,7 +252,7 @@ describe('fhir/capability', () => {
       it('keeps everything the gateway does not own exactly as the upstream said it', () => {
         const upstream = realistic(version);
         const cs = augmentCapabilityStatement(upstream, options(version));
-        const { rest: upstreamRest, implementation: upstreamImpl, instantiates: upstreamInstantiates, ...upstreamTop } = upstream as Record<string, unknown>;
+        const { rest: upstreamRest, implementation: upstreamImpl, instantiates: upstreamInstantiates, ...upstreamTop } = upstream;
         const { rest, implementation, instantiates, ...top } = cs;
         expect(top, 'top-level elements').to.deep.equal(upstreamTop);
         expect(implementation).to.deep.equal({ ...(upstreamImpl as object), url: 'https://gw.example.org/fhir' });
@@ -349,7 +349,7 @@ describe('CapabilityStatement: what the gateway refuses on Subscription', () => 
       rest: [{ mode: 'server', resource: [{ type: 'Subscription', interaction: [{ code: 'read' }, { code: 'patch' }], conditionalUpdate: true, conditionalDelete: 'multiple' }] }],
     };
     const cs = augmentCapabilityStatement(upstream, { version: 'R4', topicUrls: [], websocketUrl: 'ws://gw/ws', publicBaseUrl: 'http://gw/fhir' });
-    const sub = cs.rest![0]!.resource!.find((r) => r.type === 'Subscription')!;
+    const sub = cs.rest[0]!.resource!.find((r) => r.type === 'Subscription')!;
     expect(sub.interaction!.map((i) => i.code)).not.to.include('patch');
     expect(sub.conditionalUpdate).to.equal(false);
     expect(sub.conditionalDelete).to.equal('not-supported');

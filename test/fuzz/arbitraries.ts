@@ -105,7 +105,7 @@ export function nearValid(template: unknown): fc.Arbitrary<unknown> {
   const paths = pathsOf(template);
   const mutation: fc.Arbitrary<Mutation> = fc.record({
     path: fc.constantFrom(...paths),
-    op: fc.constantFrom('set', 'set', 'delete', 'proto', 'wrap') as fc.Arbitrary<Mutation['op']>,
+    op: fc.constantFrom<Mutation['op'][]>('set', 'set', 'delete', 'proto', 'wrap'),
     value: anyValue,
     key: fc.oneof(fc.constantFrom(...PROTO_KEYS), fc.string({ maxLength: 8 })),
   });

@@ -34,7 +34,7 @@ describe('uWebSockets.js on this machine', () => {
   });
 
   it('runs a binary the compatibility step either left alone or patched to a known digest', () => {
-    const known = KNOWN[binary as keyof typeof KNOWN];
+    const known = KNOWN[binary];
     if (!known) return; // not a Linux binary the step covers (macOS, Windows)
     expect(known).to.include(sha256(readFileSync(join(uwsDir, binary))));
   });
@@ -76,7 +76,7 @@ describe('glibc compatibility step', () => {
   it('refuses an ELF that has no GLIBC_2.38 requirement rather than guessing', () => {
     const patched = readFileSync(join(uwsDir, binary));
     const needs238 = () => retargetC23(patched, 'GLIBC_2.2.5');
-    if (sha256(patched) === KNOWN[binary as keyof typeof KNOWN]?.[1]) expect(needs238).to.throw(Refusal, /no GLIBC_2.38 requirement/);
+    if (sha256(patched) === KNOWN[binary]?.[1]) expect(needs238).to.throw(Refusal, /no GLIBC_2.38 requirement/);
     expect(() => retargetC23(Buffer.from('not an elf at all, just text'), 'GLIBC_2.2.5')).to.throw(Refusal, /not a little-endian ELF64/);
   });
 

@@ -19,7 +19,7 @@ export function selectorsOf(expr: string): SelectorUse[] {
   const stripped = text.replace(/\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, ' ');
   for (const m of stripped.matchAll(selector)) {
     const [whole, name, matchers] = m;
-    const after = stripped.slice(m.index! + whole.length).trimStart();
+    const after = stripped.slice(m.index + whole.length).trimStart();
     if (KEYWORDS.has(name!.toLowerCase()) || after.startsWith('(') || /^\d/.test(name!)) continue;
     // A name just after a matcher block's `{` is a label, not a metric; those were consumed with their selector.
     const labels = matchers ? [...matchers.matchAll(/([A-Za-z_][A-Za-z0-9_]*)\s*(?:=~|!~|!=|=)/g)].map((x) => x[1]!) : [];

@@ -166,8 +166,10 @@ export async function startAccessUpstream(opts: AccessUpstreamOptions = {}): Pro
 
   function deniedEntry(user: UserRights, auth: string, body: Buffer): string | undefined {
     for (const entry of bundleEntries(body.toString('utf8'), true)) {
-      const reqUrl = String((entry as { request?: { url?: unknown } }).request?.url ?? '');
-      const m = String((entry as { request?: { method?: unknown } }).request?.method ?? 'GET').toUpperCase();
+      const url = (entry as { request?: { url?: unknown } }).request?.url;
+      const reqUrl = typeof url === 'string' ? url : '';
+      const method = (entry as { request?: { method?: unknown } }).request?.method;
+      const m = (typeof method === 'string' ? method : 'GET').toUpperCase();
       const t = parseTarget(reqUrl.split('?')[0]!);
       if (!t.type) continue;
       if (!allowed(user, t.type, m === 'GET' || m === 'HEAD' ? 'read' : 'write')) return `${m} ${t.type}`;

@@ -42,6 +42,6 @@ export function validateManifest(m: Manifest): void {
   try {
     new Model(m as never).validate();
   } catch (err) {
-    throw new Error(`${what} is not a valid ${m.apiVersion} ${m.kind}: ${(err as Error).message}`);
+    throw new Error(`${what} is not a valid ${m.apiVersion} ${m.kind}: ${(err as Error).message}`, { cause: err });
   }
 }

@@ -5,7 +5,8 @@ export class WsClient {
   readonly frames: Array<Record<string, unknown>> = [];
   closeCode: number | undefined;
   private constructor(readonly socket: WebSocket) {
-    socket.on('message', (data) => this.frames.push(JSON.parse(data.toString()) as Record<string, unknown>));
+    // ws hands a text message over as one Buffer (binaryType 'nodebuffer', the default).
+    socket.on('message', (data) => this.frames.push(JSON.parse((data as Buffer).toString('utf8')) as Record<string, unknown>));
     socket.on('close', (code) => (this.closeCode = code));
   }
 

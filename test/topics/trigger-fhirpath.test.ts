@@ -7,7 +7,7 @@ import { loadTopicDir } from '../../src/topics/load.js';
 import { needsPrevious, topicFires, triggerFires, type TriggerInput } from '../../src/topics/trigger.js';
 import type { Interaction, QueryCriteria, ResourceTrigger, Topic } from '../../src/topics/topic.js';
 import { recorder } from './fixtures.js';
-import { deepFreeze, encounter, fakeQuery, topicWith } from './trigger-support.js';
+import { deepFreeze, encounter, fakeQuery } from './trigger-support.js';
 
 const U = 'undecidable' as const;
 const IG_EXAMPLE = "(%previous.id.empty() or (%previous.status != 'finished')) and (%current.status = 'finished')";

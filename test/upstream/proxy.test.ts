@@ -123,7 +123,7 @@ describe('reverse proxy', () => {
     };
     const socket = connect(gateway.port, '127.0.0.1');
     let text = '';
-    socket.on('data', (d) => (text += d));
+    socket.on('data', (d: Buffer) => (text += d.toString('latin1')));
     const body = Buffer.alloc(8 * 1024 * 1024, 1);
     for (let round = 1; round <= 3; round++) {
       socket.write(`POST /fhir/Binary HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Length: ${body.length}\r\n\r\n`);
@@ -221,7 +221,7 @@ describe('reverse proxy', () => {
     socket.write(`POST /fhir/Binary HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Length: ${41 * 1024 * 1024}\r\n\r\n`);
     const answer = await new Promise<string>((resolve) => {
       let text = '';
-      socket.on('data', (d) => (text += d));
+      socket.on('data', (d: Buffer) => (text += d.toString('latin1')));
       socket.on('close', () => resolve(text));
     });
     expect(answer).to.match(/^HTTP\/1.1 413 /);

@@ -42,7 +42,7 @@ interface Amount {
 function amount(value: TypedValue): Amount | undefined {
   if (typeof value.data !== 'object' || value.data === null) return undefined;
   const data = value.data as Record<string, unknown>;
-  if (QUANTITIES.has(value.type)) return data as Amount;
+  if (QUANTITIES.has(value.type)) return data;
   if (value.type === 'Money') return { value: data['value'], system: CURRENCY, code: data['currency'] };
   return undefined;
 }
