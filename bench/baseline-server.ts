@@ -110,7 +110,18 @@ function send(ws: WebSocket<SocketData>, text: string): void {
 }
 
 function handshake(sub: Sub): string {
-  return renderNotification({ version: 'R4', dialect: 'spec', type: 'handshake', subscriptionId: sub.id, publicBaseUrl: publicBase, topic: TOPIC, status: 'requested', content: 'full-resource', eventsSinceSubscriptionStart: sub.count, events: [] });
+  return renderNotification({
+    version: 'R4',
+    dialect: 'spec',
+    type: 'handshake',
+    subscriptionId: sub.id,
+    publicBaseUrl: publicBase,
+    topic: TOPIC,
+    status: 'requested',
+    content: 'full-resource',
+    eventsSinceSubscriptionStart: sub.count,
+    events: [],
+  });
 }
 
 function outcome(diagnostics: string): string {

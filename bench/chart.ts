@@ -79,7 +79,10 @@ function panel(x0: number, y0: number, title: string, series: Series[], yLog: bo
   const x = linear(xMax, left, right);
   const y = yLog ? logScale(Math.min(...all.map((p) => p.y.min)), yMax, bottom, top) : linear(yMax, bottom, top);
   const out: string[] = [`<text x="${x0 + PANEL_W / 2}" y="${y0 + 20}" text-anchor="middle" font-weight="bold">${esc(title)}</text>`];
-  for (const t of y.ticks) out.push(`<line x1="${left}" x2="${right}" y1="${y(t).toFixed(1)}" y2="${y(t).toFixed(1)}" stroke="#e9ecef"/><text x="${left - 6}" y="${(y(t) + 4).toFixed(1)}" text-anchor="end">${y.label(t)}</text>`);
+  for (const t of y.ticks)
+    out.push(
+      `<line x1="${left}" x2="${right}" y1="${y(t).toFixed(1)}" y2="${y(t).toFixed(1)}" stroke="#e9ecef"/><text x="${left - 6}" y="${(y(t) + 4).toFixed(1)}" text-anchor="end">${y.label(t)}</text>`,
+    );
   for (const t of x.ticks) out.push(`<text x="${x(t).toFixed(1)}" y="${bottom + 16}" text-anchor="middle">${x.label(t)}</text>`);
   out.push(`<line x1="${left}" x2="${right}" y1="${bottom}" y2="${bottom}" stroke="#495057"/><line x1="${left}" x2="${left}" y1="${top}" y2="${bottom}" stroke="#495057"/>`);
   out.push(`<text x="${(left + right) / 2}" y="${bottom + 34}" text-anchor="middle">offered notifications/s</text>`);
@@ -91,7 +94,9 @@ function panel(x0: number, y0: number, title: string, series: Series[], yLog: bo
     out.push(`<polyline fill="none" stroke="${color}" stroke-width="2" points="${pts.map((p) => `${x(p.x).toFixed(1)},${y(p.y.median).toFixed(1)}`).join(' ')}"/>`);
     for (const p of pts) {
       const px = x(p.x).toFixed(1);
-      out.push(`<line x1="${px}" x2="${px}" y1="${y(p.y.min).toFixed(1)}" y2="${y(p.y.max).toFixed(1)}" stroke="${color}"/><circle cx="${px}" cy="${y(p.y.median).toFixed(1)}" r="3.5" fill="${color}"/>`);
+      out.push(
+        `<line x1="${px}" x2="${px}" y1="${y(p.y.min).toFixed(1)}" y2="${y(p.y.max).toFixed(1)}" stroke="${color}"/><circle cx="${px}" cy="${y(p.y.median).toFixed(1)}" r="3.5" fill="${color}"/>`,
+      );
     }
   }
   return out.join('\n');
@@ -121,15 +126,41 @@ export function chart(file: BenchFile): string {
       byTarget.set(row.target, list);
     }
     const y0 = 40 + i * PANEL_H;
-    panels.push(panel(0, y0, `${w}: delivered`, seriesOf(byTarget, (r) => r.notificationsPerSec), false, 'notifications/s', true));
-    panels.push(panel(PANEL_W, y0, `${w}: p99 write→frame`, seriesOf(byTarget, (r) => r.p99Ms), true, 'p99 latency', false));
+    panels.push(
+      panel(
+        0,
+        y0,
+        `${w}: delivered`,
+        seriesOf(byTarget, (r) => r.notificationsPerSec),
+        false,
+        'notifications/s',
+        true,
+      ),
+    );
+    panels.push(
+      panel(
+        PANEL_W,
+        y0,
+        `${w}: p99 write→frame`,
+        seriesOf(byTarget, (r) => r.p99Ms),
+        true,
+        'p99 latency',
+        false,
+      ),
+    );
   });
   const width = 2 * PANEL_W;
   const height = 40 + workloads.length * PANEL_H + 30 + 14 * wrap(file.command, 120).length;
   const legend = (['gateway', 'baseline'] as const)
-    .map((t, i) => `<rect x="${20 + i * 230}" y="12" width="14" height="14" fill="${COLORS[t]}"/><text x="${40 + i * 230}" y="24">${t === 'gateway' ? 'this gateway' : 'minimal uWS server, same protocol'}</text>`)
+    .map(
+      (t, i) =>
+        `<rect x="${20 + i * 230}" y="12" width="14" height="14" fill="${COLORS[t]}"/><text x="${40 + i * 230}" y="24">${t === 'gateway' ? 'this gateway' : 'minimal uWS server, same protocol'}</text>`,
+    )
     .join('');
-  const caption = [...wrap(file.command, 120), `${file.date.slice(0, 16).replace('T', ' ')} UTC · Node ${file.node} · ${file.cpus} CPUs, load average ${file.loadavg.start[0]?.toFixed(1)} at start · median and min–max over repeats · dashed: delivered = offered`];
+  const caption = [
+    ...wrap(file.command, 120),
+    `${file.date.slice(0, 16).replace('T', ' ')} UTC · Node ${file.node} · ${file.cpus} CPUs, load average ${file.loadavg.start[0]?.toFixed(1)} at start · median and min–max over repeats · dashed: delivered = offered`,
+  ];
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11" fill="#212529">`,
     `<rect width="100%" height="100%" fill="#fff"/>`,
@@ -147,7 +178,9 @@ if (isMain) {
   const input =
     positionals[0] ??
     (() => {
-      const files = readdirSync('bench/results').filter((f) => /^ws-.*\.json$/.test(f)).sort();
+      const files = readdirSync('bench/results')
+        .filter((f) => /^ws-.*\.json$/.test(f))
+        .sort();
       if (!files.length) throw new Error('no bench/results/ws-*.json: run npm run bench:ws first, or name a file');
       return `bench/results/${files[files.length - 1]}`;
     })();

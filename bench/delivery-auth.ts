@@ -78,7 +78,9 @@ async function main(): Promise<void> {
           const result = await run(up, scenario, mode).finally(() => up.child.kill('SIGTERM'));
           const key = `${scenario.name}|${mode}`;
           results.set(key, [...(results.get(key) ?? []), result]);
-          console.error(`run ${r + 1} ${scenario.name} ${mode}: ${result.perSecond.toFixed(0)}/s p50 ${result.p50.toFixed(1)} ms p99 ${result.p99.toFixed(1)} ms, ${result.upstreamAsksPerEvent.toFixed(2)} upstream requests/event, ${result.withheld} withheld`);
+          console.error(
+            `run ${r + 1} ${scenario.name} ${mode}: ${result.perSecond.toFixed(0)}/s p50 ${result.p50.toFixed(1)} ms p99 ${result.p99.toFixed(1)} ms, ${result.upstreamAsksPerEvent.toFixed(2)} upstream requests/event, ${result.withheld} withheld`,
+          );
         }
       }
     }
@@ -90,13 +92,35 @@ async function main(): Promise<void> {
   for (const scenario of SCENARIOS) {
     for (const mode of ['none', 'upstream'] as const) {
       const rs = results.get(`${scenario.name}|${mode}`)!;
-      console.log(`| ${scenario.name} | \`${mode}\` | ${range(rs.map((x) => x.perSecond), 0)} | ${range(rs.map((x) => x.p50), 1)} | ${range(rs.map((x) => x.p99), 1)} | ${range(rs.map((x) => x.upstreamAsksPerEvent), 2)} | ${rs.reduce((n, x) => n + x.withheld, 0)} |`);
+      console.log(
+        `| ${scenario.name} | \`${mode}\` | ${range(
+          rs.map((x) => x.perSecond),
+          0,
+        )} | ${range(
+          rs.map((x) => x.p50),
+          1,
+        )} | ${range(
+          rs.map((x) => x.p99),
+          1,
+        )} | ${range(
+          rs.map((x) => x.upstreamAsksPerEvent),
+          2,
+        )} | ${rs.reduce((n, x) => n + x.withheld, 0)} |`,
+      );
     }
   }
 }
 
 async function run(up: Upstream, scenario: Scenario, mode: Mode): Promise<Result> {
-  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', FHIR_UPSTREAM_URL: up.url, FHIR_UPSTREAM_AUTHORIZATION: 'Bearer service-token', DELIVERY_AUTHORIZATION: mode, WS_MAX_BUFFERED_BYTES: String(256 * 1024 * 1024) });
+  const config = loadConfig({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'silent',
+    FHIR_UPSTREAM_URL: up.url,
+    FHIR_UPSTREAM_AUTHORIZATION: 'Bearer service-token',
+    DELIVERY_AUTHORIZATION: mode,
+    WS_MAX_BUFFERED_BYTES: String(256 * 1024 * 1024),
+  });
   const gateway = await startGateway({ ...config, fhirUpstreamUrl: up.url }, createLogger('silent'));
   const sockets: WebSocket[] = [];
   try {

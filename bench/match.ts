@@ -65,7 +65,13 @@ async function run(subscriptions: number): Promise<{ usPerEvent: number; matched
 const rows = [];
 for (const n of [1_000, 100_000]) {
   const r = await run(n);
-  rows.push({ subscriptions: n.toLocaleString('en'), 'µs per event': r.usPerEvent.toFixed(1), 'matches per event': r.matchedPerEvent.toFixed(2), 'heap MB': r.heapMb.toFixed(0), 'index build s': (r.buildMs / 1000).toFixed(1) });
+  rows.push({
+    subscriptions: n.toLocaleString('en'),
+    'µs per event': r.usPerEvent.toFixed(1),
+    'matches per event': r.matchedPerEvent.toFixed(2),
+    'heap MB': r.heapMb.toFixed(0),
+    'index build s': (r.buildMs / 1000).toFixed(1),
+  });
 }
 console.log(`matching ${EVENTS.toLocaleString('en')} Encounter create events (admission topic, one patient filter per subscription), node ${process.version}`);
 console.table(rows);

@@ -73,7 +73,13 @@ const WORKLOADS: Record<string, () => Workload> = {
   'breadth-1k': () => ({ name: 'breadth 1,000', kind: 'breadth', registered: 1000, bound: 1000, rates: opts.rates1k }),
   'breadth-10k': () => ({ name: 'breadth 10,000', kind: 'breadth', registered: 10_000, bound: 10_000, rates: opts.rates10k }),
   'selective-1k': () => ({ name: 'selective 1,000', kind: 'selective', registered: 1000, bound: 1000, rates: opts.selectiveRates }),
-  'published-100k': () => ({ name: `published, ${opts.publishedRegistered.toLocaleString('en-US')} registered`, kind: 'published', registered: opts.publishedRegistered, bound: Math.min(opts.publishedBound, opts.publishedRegistered), rates: opts.publishedRates }),
+  'published-100k': () => ({
+    name: `published, ${opts.publishedRegistered.toLocaleString('en-US')} registered`,
+    kind: 'published',
+    registered: opts.publishedRegistered,
+    bound: Math.min(opts.publishedBound, opts.publishedRegistered),
+    rates: opts.publishedRates,
+  }),
 };
 
 const file: BenchFile = {
@@ -329,7 +335,10 @@ async function idleMemory(clients: Clients): Promise<void> {
       await sleep(SETTLE_MS);
       return rssBytes(pid);
     };
-    for (const [target, server] of [['gateway', gateway], ['baseline', baseline]] as const) {
+    for (const [target, server] of [
+      ['gateway', gateway],
+      ['baseline', baseline],
+    ] as const) {
       const start = await measure(server.proc.pid);
       let bindings: Binding[];
       if (target === 'gateway') {
@@ -382,7 +391,9 @@ try {
   file.loadavg.end = loadavg();
   mkdirSync('bench/results', { recursive: true });
   writeFileSync(outFile, JSON.stringify(file, null, 2) + '\n');
-  console.log(`\n${markdown(file)}\n\nmachine: ${file.cpus} CPUs, load average ${file.loadavg.start.map((x) => x.toFixed(1)).join(' ')} at start, ${file.loadavg.end.map((x) => x.toFixed(1)).join(' ')} at end; results in ${outFile}`);
+  console.log(
+    `\n${markdown(file)}\n\nmachine: ${file.cpus} CPUs, load average ${file.loadavg.start.map((x) => x.toFixed(1)).join(' ')} at start, ${file.loadavg.end.map((x) => x.toFixed(1)).join(' ')} at end; results in ${outFile}`,
+  );
 }
 const checkFailed = file.runs.some(failedChecks) || file.notes.some((n) => n.startsWith('the warm-up failed'));
 if (checkFailed) console.error('\nSOME NOTIFICATIONS FAILED THE CHECKS (see missing/duplicates/misrouted/bad above)');

@@ -19,14 +19,16 @@ function App({ settings }) {
   const [, redraw] = useState(0);
   const live = useRef(new LiveChannel(() => redraw((n) => n + 1))).current;
 
-  const guard = (fn) => async (...args) => {
-    setProblem('');
-    try {
-      await fn(...args);
-    } catch (err) {
-      setProblem(err.message);
-    }
-  };
+  const guard =
+    (fn) =>
+    async (...args) => {
+      setProblem('');
+      try {
+        await fn(...args);
+      } catch (err) {
+        setProblem(err.message);
+      }
+    };
 
   const load = guard(async () => {
     api.setBearer(bearer);
@@ -39,13 +41,17 @@ function App({ settings }) {
   });
   const loadSubs = async () => {
     const bundle = await api.call('GET', 'Subscription?_count=100');
-    setSubs((bundle.entry ?? []).map((e) => e.resource).filter((r) => r?.resourceType === 'Subscription').map(summarize));
+    setSubs(
+      (bundle.entry ?? [])
+        .map((e) => e.resource)
+        .filter((r) => r?.resourceType === 'Subscription')
+        .map(summarize),
+    );
   };
   useEffect(() => void load(), []);
 
   const topic = topics.find((t) => t.url === topicUrl);
-  return html`
-    <header>
+  return html` <header>
       <h1>FHIR Subscription Gateway <span class="muted">console</span></h1>
       <span class="pill">FHIR ${settings.fhirVersion}</span>
       ${settings.demo && html`<span class="pill demo">demo upstream</span>`}
@@ -58,11 +64,16 @@ function App({ settings }) {
     <div class="columns">
       <${Topics} topics=${topics} advertised=${advertised} selected=${topicUrl} onSelect=${setTopicUrl} />
       <section>
-        <${CreateForm} key=${topicUrl} topic=${topic} version=${settings.fhirVersion} onCreate=${guard(async (body) => {
-          const created = await api.call('POST', 'Subscription', body);
-          await loadSubs();
-          setSelected(created.id);
-        })} />
+        <${CreateForm}
+          key=${topicUrl}
+          topic=${topic}
+          version=${settings.fhirVersion}
+          onCreate=${guard(async (body) => {
+            const created = await api.call('POST', 'Subscription', body);
+            await loadSubs();
+            setSelected(created.id);
+          })}
+        />
         <${Existing} subs=${subs} selected=${selected} onSelect=${setSelected} onRefresh=${guard(loadSubs)} api=${api} seen=${live.entries.filter((e) => e.kind === 'event-notification').length} />
       </section>
       <${Live} live=${live} api=${api} subscription=${subs.find((s) => s.id === selected)} topics=${topics} version=${settings.fhirVersion} demo=${settings.demo} guard=${guard} />
@@ -73,17 +84,38 @@ function Topics({ topics, advertised, selected, onSelect }) {
   const unread = advertised.filter((url) => !topics.some((t) => t.url === url));
   return html`<section class="topics">
     <h2>Topics <span class="muted">${topics.length}</span></h2>
-    ${topics.map((t) => html`<article class=${`topic ${t.url === selected ? 'chosen' : ''}`} onClick=${() => onSelect(t.url)}>
-      <h3>${t.title} ${t.status !== 'active' && html`<span class="pill">${t.status}</span>`}</h3>
-      <code class="url">${t.url}${t.version ? `|${t.version}` : ''}</code>
-      <h4>Triggers</h4>
-      <ul>${t.triggers.map((tr) => html`<li><b>${tr.resource}</b> ${tr.interactions.length ? tr.interactions.join(', ') : 'any interaction'}
-        ${tr.current && html`<div class="muted">when ${tr.previous ? `${tr.previous} → ` : ''}${tr.current}</div>`}
-        ${tr.fhirPath && html`<div class="muted"><code>${tr.fhirPath}</code></div>`}</li>`)}</ul>
-      <h4>Filters (canFilterBy)</h4>
-      ${t.filters.length === 0 ? html`<p class="muted">none</p>` : html`<ul class="filters">${t.filters.map((f) => html`<li><code>${f.resource ? `${f.resource}?` : ''}${f.parameter}</code>
-        ${f.modifiers.length > 0 && html` <span class="muted">:${f.modifiers.join(' :')}</span>`}${f.comparators.length > 0 && html` <span class="muted">${f.comparators.join(' ')}</span>`}</li>`)}</ul>`}
-    </article>`)}
+    ${topics.map(
+      (t) =>
+        html`<article class=${`topic ${t.url === selected ? 'chosen' : ''}`} onClick=${() => onSelect(t.url)}>
+          <h3>${t.title} ${t.status !== 'active' && html`<span class="pill">${t.status}</span>`}</h3>
+          <code class="url">${t.url}${t.version ? `|${t.version}` : ''}</code>
+          <h4>Triggers</h4>
+          <ul>
+            ${t.triggers.map(
+              (tr) =>
+                html`<li>
+                  <b>${tr.resource}</b> ${tr.interactions.length ? tr.interactions.join(', ') : 'any interaction'}
+                  ${tr.current && html`<div class="muted">when ${tr.previous ? `${tr.previous} → ` : ''}${tr.current}</div>`}
+                  ${tr.fhirPath && html`<div class="muted"><code>${tr.fhirPath}</code></div>`}
+                </li>`,
+            )}
+          </ul>
+          <h4>Filters (canFilterBy)</h4>
+          ${
+            t.filters.length === 0
+              ? html`<p class="muted">none</p>`
+              : html`<ul class="filters">
+                  ${t.filters.map(
+                    (f) =>
+                      html`<li>
+                        <code>${f.resource ? `${f.resource}?` : ''}${f.parameter}</code>
+                        ${f.modifiers.length > 0 && html` <span class="muted">:${f.modifiers.join(' :')}</span>`}${f.comparators.length > 0 && html` <span class="muted">${f.comparators.join(' ')}</span>`}
+                      </li>`,
+                  )}
+                </ul>`
+          }
+        </article>`,
+    )}
     ${unread.length > 0 && html`<p class="muted">Advertised but not readable here: ${unread.join(', ')}</p>`}
   </section>`;
 }
@@ -93,7 +125,9 @@ function CreateForm({ topic, version, onCreate }) {
   const [content, setContent] = useState('full-resource');
   const [heartbeat, setHeartbeat] = useState('30');
   const [maxCount, setMaxCount] = useState('');
-  if (!topic) return html`<h2>Create a subscription</h2><p class="muted">Choose a topic.</p>`;
+  if (!topic)
+    return html`<h2>Create a subscription</h2>
+      <p class="muted">Choose a topic.</p>`;
   const checked = filters.map((f) => (f.trim() === '' ? undefined : checkFilter(f, topic)));
   const bad = checked.some((c) => c?.error);
   const number = (v) => (v.trim() === '' ? undefined : Number(v));
@@ -105,16 +139,29 @@ function CreateForm({ topic, version, onCreate }) {
   return html`<form class="create" onSubmit=${submit}>
     <h2>Create a subscription</h2>
     <p class="muted">Topic: <b>${topic.title}</b></p>
-    <fieldset><legend>Filters</legend>
-      ${filters.map((f, i) => html`<div class="filter">
-        <input name=${`filter-${i}`} value=${f} placeholder=${topic.filters[0] ? `${topic.filters[0].parameter}=…` : 'this topic has no filters'} aria-invalid=${checked[i]?.error ? 'true' : 'false'}
-          onInput=${(e) => setFilters(filters.map((x, j) => (j === i ? e.target.value : x)))} />
-        ${checked[i]?.error && html`<span class="invalid">${checked[i].error}</span>`}
-        ${checked[i]?.filter && html`<span class="valid">✓</span>`}
-      </div>`)}
+    <fieldset>
+      <legend>Filters</legend>
+      ${filters.map(
+        (f, i) =>
+          html`<div class="filter">
+            <input
+              name=${`filter-${i}`}
+              value=${f}
+              placeholder=${topic.filters[0] ? `${topic.filters[0].parameter}=…` : 'this topic has no filters'}
+              aria-invalid=${checked[i]?.error ? 'true' : 'false'}
+              onInput=${(e) => setFilters(filters.map((x, j) => (j === i ? e.target.value : x)))}
+            />
+            ${checked[i]?.error && html`<span class="invalid">${checked[i].error}</span>`} ${checked[i]?.filter && html`<span class="valid">✓</span>`}
+          </div>`,
+      )}
       <button type="button" class="small" onClick=${() => setFilters([...filters, ''])}>add a filter</button>
     </fieldset>
-    <label>Content <select name="content" value=${content} onChange=${(e) => setContent(e.target.value)}>${CONTENT.map((c) => html`<option value=${c}>${c}</option>`)}</select></label>
+    <label
+      >Content
+      <select name="content" value=${content} onChange=${(e) => setContent(e.target.value)}>
+        ${CONTENT.map((c) => html`<option value=${c}>${c}</option>`)}
+      </select></label
+    >
     <label>Heartbeat (s) <input name="heartbeat" value=${heartbeat} size="6" onInput=${(e) => setHeartbeat(e.target.value)} /></label>
     <label>maxCount <input name="maxCount" value=${maxCount} size="6" placeholder="1" onInput=${(e) => setMaxCount(e.target.value)} /></label>
     <button type="submit" id="create" disabled=${bad || !numbersOk}>Create</button>
@@ -139,12 +186,22 @@ function Existing({ subs, selected, onSelect, onRefresh, api, seen }) {
       ${subs.map((s) => html`<option value=${s.id}>${s.id} · ${s.status} · ${s.channel} · ${(s.topic ?? '').split('/').pop()}${s.filters.length ? ` · ${s.filters.join(' & ')}` : ''}</option>`)}
     </select>
     ${error && html`<p class="problem">$status: ${error}</p>`}
-    ${status && html`<dl class="status" id="status">
-      <dt>$status</dt><dd>${status.status}</dd>
-      <dt>events so far</dt><dd>${status.total ?? '?'}</dd>
-      <dt>topic</dt><dd><code>${status.topic}</code></dd>
-      ${status.error.length > 0 && html`<dt>errors</dt><dd>${status.error.join('; ')}</dd>`}
-    </dl>`}
+    ${
+      status &&
+      html`<dl class="status" id="status">
+        <dt>$status</dt>
+        <dd>${status.status}</dd>
+        <dt>events so far</dt>
+        <dd>${status.total ?? '?'}</dd>
+        <dt>topic</dt>
+        <dd><code>${status.topic}</code></dd>
+        ${
+          status.error.length > 0 &&
+          html`<dt>errors</dt>
+            <dd>${status.error.join('; ')}</dd>`
+        }
+      </dl>`
+    }
   </div>`;
 }
 
@@ -169,11 +226,12 @@ function Live({ live, api, subscription, topics, version, demo, guard }) {
     </div>
     <div class="controls">
       <button type="button" id="write" disabled=${!topic} onClick=${write} title=${demo ? '' : 'writes to your FHIR server'}>Write a test resource</button>
-      ${!demo && html`<span class="muted">writes to the real upstream</span>`}
-      ${note && html`<span class="muted" id="written">${note}</span>`}
+      ${!demo && html`<span class="muted">writes to the real upstream</span>`} ${note && html`<span class="muted" id="written">${note}</span>`}
     </div>
     ${!bound && live.entries.length === 0 && html`<p class="muted">Create or choose a websocket subscription, then bind it to watch its handshake, heartbeats and notifications.</p>`}
-    <ol class="timeline" id="timeline">${live.entries.map((e) => html`<${Entry} key=${e.seq} entry=${e} onReplay=${(n) => guard(() => live.bind(api, live.subscription, n))()} />`)}</ol>
+    <ol class="timeline" id="timeline">
+      ${live.entries.map((e) => html`<${Entry} key=${e.seq} entry=${e} onReplay=${(n) => guard(() => live.bind(api, live.subscription, n))()} />`)}
+    </ol>
   </section>`;
 }
 
@@ -181,7 +239,9 @@ function Entry({ entry, onReplay }) {
   const [open, setOpen] = useState(false);
   const time = entry.at.toLocaleTimeString();
   if (entry.kind === 'gap') {
-    return html`<li class="entry gap" data-kind="gap"><span class="time">${time}</span> <b>gap</b> ${entry.summary} <button type="button" class="small" onClick=${() => onReplay(entry.from)}>replay from ${entry.from}</button></li>`;
+    return html`<li class="entry gap" data-kind="gap">
+      <span class="time">${time}</span> <b>gap</b> ${entry.summary} <button type="button" class="small" onClick=${() => onReplay(entry.from)}>replay from ${entry.from}</button>
+    </li>`;
   }
   if (!entry.text) return html`<li class="entry note" data-kind=${entry.kind}><span class="time">${time}</span> ${entry.summary}</li>`;
   const f = entry.frame;
@@ -197,9 +257,7 @@ function Entry({ entry, onReplay }) {
     <button type="button" class="summary" aria-expanded=${open} onClick=${() => setOpen(!open)}>
       <span class="time">${time}</span> <b>${f.kind}</b>
       ${numbers.length > 0 && html` <span class="numbers">#${numbers.length > 1 ? `${numbers[0]}–${numbers[numbers.length - 1]}` : numbers[0]}</span>`}
-      ${f.status?.total !== undefined && html` <span class="muted">total ${f.status.total}</span>`}
-      ${focus.length > 0 && html` <code>${focus.join(', ')}</code>`}
-      ${f.message && html` ${f.message}`}
+      ${f.status?.total !== undefined && html` <span class="muted">total ${f.status.total}</span>`} ${focus.length > 0 && html` <code>${focus.join(', ')}</code>`} ${f.message && html` ${f.message}`}
     </button>
     ${open && html`<pre class="bundle">${pretty}</pre>`}
   </li>`;

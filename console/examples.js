@@ -24,7 +24,10 @@ export function planTestWrite(version, topic, filters) {
   // A trigger whose resource every filter can apply to, so the example can match them all.
   const fits = (type) => filters.every((f) => (f.resourceType ? f.resourceType === type : topic.filters.some((c) => c.parameter === f.parameter && (c.resource === undefined || c.resource === type))));
   const trigger =
-    topic.triggers.find((t) => TEMPLATES.includes(t.resource) && fits(t.resource)) ?? topic.triggers.find((t) => fits(t.resource)) ?? topic.triggers.find((t) => TEMPLATES.includes(t.resource)) ?? topic.triggers[0];
+    topic.triggers.find((t) => TEMPLATES.includes(t.resource) && fits(t.resource)) ??
+    topic.triggers.find((t) => fits(t.resource)) ??
+    topic.triggers.find((t) => TEMPLATES.includes(t.resource)) ??
+    topic.triggers[0];
   if (!trigger) return { steps: [], notes: ['this topic has no resource trigger to fire'] };
   const type = trigger.resource;
   const mine = filters.filter((f) => f.resourceType === undefined || f.resourceType === type);
@@ -41,7 +44,8 @@ export function planTestWrite(version, topic, filters) {
 
   const patientFilter = byParam('patient', 'subject');
   const subject = patientFilter ? asReference('Patient', patientFilter.value) : '{patient}';
-  if (!patientFilter) steps.push({ method: 'POST', path: 'Patient', body: { resourceType: 'Patient', name: [{ family: 'Example', given: ['Console'] }] }, label: 'a Patient to refer to', yields: 'patient' });
+  if (!patientFilter)
+    steps.push({ method: 'POST', path: 'Patient', body: { resourceType: 'Patient', name: [{ family: 'Example', given: ['Console'] }] }, label: 'a Patient to refer to', yields: 'patient' });
 
   let status = wantedStatus(trigger);
   let body;
@@ -53,12 +57,21 @@ export function planTestWrite(version, topic, filters) {
     if (location) body.location = [{ location: { reference: asReference('Location', location.value) } }];
     const provider = byParam('service-provider');
     if (provider) body.serviceProvider = { reference: asReference('Organization', provider.value) };
-    return { steps: [...steps, { method: 'POST', path: 'Encounter', body, label: `an Encounter (${body.status})` }], notes: unhonoured(mine, ['patient', 'subject', 'location', 'service-provider'], notes) };
+    return {
+      steps: [...steps, { method: 'POST', path: 'Encounter', body, label: `an Encounter (${body.status})` }],
+      notes: unhonoured(mine, ['patient', 'subject', 'location', 'service-provider'], notes),
+    };
   }
   if (type === 'Observation') {
     const code = byParam('code')?.value;
     const [system, c] = code?.includes('|') ? code.split('|') : ['http://loinc.org', code ?? '8867-4'];
-    body = { resourceType: 'Observation', status: status ?? 'final', code: { coding: [{ system, code: c }] }, subject: { reference: subject }, valueQuantity: { value: 120, unit: '/min', system: 'http://unitsofmeasure.org', code: '/min' } };
+    body = {
+      resourceType: 'Observation',
+      status: status ?? 'final',
+      code: { coding: [{ system, code: c }] },
+      subject: { reference: subject },
+      valueQuantity: { value: 120, unit: '/min', system: 'http://unitsofmeasure.org', code: '/min' },
+    };
     return { steps: [...steps, { method: 'POST', path: 'Observation', body, label: 'an Observation (value 120)' }], notes: unhonoured(mine, ['patient', 'subject', 'code'], notes) };
   }
   body = { resourceType: type, ...(status ? { status } : {}), subject: { reference: subject } };

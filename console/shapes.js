@@ -11,7 +11,9 @@ export function buildSubscription(version, { topic, filters, content, heartbeat,
       status: 'requested',
       reason,
       topic,
-      filterBy: filters.length ? filters.map((f) => compact({ resourceType: f.resourceType, filterParameter: f.parameter, comparator: f.comparator, modifier: f.modifier, value: f.value })) : undefined,
+      filterBy: filters.length
+        ? filters.map((f) => compact({ resourceType: f.resourceType, filterParameter: f.parameter, comparator: f.comparator, modifier: f.modifier, value: f.value }))
+        : undefined,
       channelType: { system: 'http://terminology.hl7.org/CodeSystem/subscription-channel-type', code: 'websocket' },
       content,
       contentType: 'application/fhir+json',
@@ -69,10 +71,16 @@ export function readStatus(resource) {
       topic: val('topic'),
       subscription: val('subscription')?.reference,
       total: toNumber(val('events-since-subscription-start')),
-      events: p.filter((x) => x.name === 'notification-event').map((x) => {
-        const part = (name) => (x.part ?? []).find((q) => q.name === name);
-        return { number: toNumber(part('event-number')?.valueString ?? part('event-number')?.valueInteger64), focus: part('focus')?.valueReference?.reference, timestamp: part('timestamp')?.valueInstant };
-      }),
+      events: p
+        .filter((x) => x.name === 'notification-event')
+        .map((x) => {
+          const part = (name) => (x.part ?? []).find((q) => q.name === name);
+          return {
+            number: toNumber(part('event-number')?.valueString ?? part('event-number')?.valueInteger64),
+            focus: part('focus')?.valueReference?.reference,
+            timestamp: part('timestamp')?.valueInstant,
+          };
+        }),
       error: p.filter((x) => x.name === 'error').map((x) => x.valueCodeableConcept?.text ?? x.valueCodeableConcept?.coding?.[0]?.code),
     };
   }

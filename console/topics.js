@@ -21,7 +21,10 @@ export function advertisedTopics(capability) {
 export async function readTopics(api, version) {
   const query = version === 'R4' ? 'Basic?code=http://hl7.org/fhir/fhir-types|SubscriptionTopic' : 'SubscriptionTopic?_count=200';
   const bundle = await api.call('GET', query);
-  return (bundle.entry ?? []).map((e) => e.resource).filter(Boolean).map((r) => (r.resourceType === 'Basic' ? fromBasic(r) : fromTopic(r)));
+  return (bundle.entry ?? [])
+    .map((e) => e.resource)
+    .filter(Boolean)
+    .map((r) => (r.resourceType === 'Basic' ? fromBasic(r) : fromTopic(r)));
 }
 
 function fromTopic(t) {

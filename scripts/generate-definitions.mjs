@@ -171,9 +171,7 @@ function build({ version, load, exclude }) {
     elements.set(sd.type, names);
   }
 
-  const all = [...src.searchParameters]
-    .filter((sp) => sp.resourceType === 'SearchParameter')
-    .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const all = [...src.searchParameters].filter((sp) => sp.resourceType === 'SearchParameter').sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const byUrl = new Map(all.map((sp) => [sp.url, sp]));
 
   /** @type {Map<string, Map<string, {def: object, id: string, base: string}>>} */
@@ -292,7 +290,11 @@ function build({ version, load, exclude }) {
 function sortKeys(value) {
   if (Array.isArray(value)) return value.map(sortKeys);
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.keys(value).sort().map((k) => [k, sortKeys(value[k])]));
+    return Object.fromEntries(
+      Object.keys(value)
+        .sort()
+        .map((k) => [k, sortKeys(value[k])]),
+    );
   }
   return value;
 }
@@ -352,9 +354,11 @@ function main(argv) {
     writeFileSync(file, text);
     const types = Object.keys(table.params);
     const count = types.reduce((n, t) => n + Object.keys(table.params[t]).length, 0);
-    log(`${spec.version} from ${table.source} (FHIR ${table.fhirVersion}): ${table.resourceTypes.length} resource types, ` +
-      `${count} parameters on ${types.length} keys (${Object.keys(table.params.Resource ?? {}).length} on Resource), ` +
-      `${(text.length / 1024).toFixed(1)} KiB -> ${file}`);
+    log(
+      `${spec.version} from ${table.source} (FHIR ${table.fhirVersion}): ${table.resourceTypes.length} resource types, ` +
+        `${count} parameters on ${types.length} keys (${Object.keys(table.params.Resource ?? {}).length} on Resource), ` +
+        `${(text.length / 1024).toFixed(1)} KiB -> ${file}`,
+    );
     if (text.length > SIZE_WARNING) log(`  WARNING: over ${SIZE_WARNING / 1024 / 1024} MiB`);
     list('excluded (examples, extension/profile parameters)', report.excluded);
     list('skipped: no base', report.noBase);

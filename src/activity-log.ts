@@ -59,7 +59,10 @@ export class ActivityLog {
       if (!metric) continue;
       const { values } = await metric.get();
       const wanted = values.filter((v) => Object.entries(labels ?? {}).every(([k, want]) => v.labels[k] === want));
-      out.set(field, wanted.reduce((sum, v) => sum + v.value, 0));
+      out.set(
+        field,
+        wanted.reduce((sum, v) => sum + v.value, 0),
+      );
     }
     return out;
   }

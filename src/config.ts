@@ -120,35 +120,42 @@ const fail = (key: string, what: string, raw: unknown): never => {
 
 const str: Parse<string> = (raw, key) => (typeof raw === 'string' && raw.trim() !== '' ? raw.trim() : fail(key, 'must be a non-empty string', raw));
 
-const int = (min: number, max: number): Parse<number> => (raw, key) => {
-  const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\s*-?\d+\s*$/.test(raw) ? Number(raw) : NaN;
-  return Number.isInteger(n) && n >= min && n <= max ? n : fail(key, `must be an integer from ${min} to ${max}`, raw);
-};
+const int =
+  (min: number, max: number): Parse<number> =>
+  (raw, key) => {
+    const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\s*-?\d+\s*$/.test(raw) ? Number(raw) : NaN;
+    return Number.isInteger(n) && n >= min && n <= max ? n : fail(key, `must be an integer from ${min} to ${max}`, raw);
+  };
 
 /** A period in milliseconds, or 0 for never. */
-const periodOrOff = (min: number, max: number): Parse<number> => (raw, key) => {
-  const n = int(0, max)(raw, key);
-  return n === 0 || n >= min ? n : fail(key, `must be 0 (off) or from ${min} to ${max}`, raw);
-};
+const periodOrOff =
+  (min: number, max: number): Parse<number> =>
+  (raw, key) => {
+    const n = int(0, max)(raw, key);
+    return n === 0 || n >= min ? n : fail(key, `must be 0 (off) or from ${min} to ${max}`, raw);
+  };
 
-const oneOf = <T extends string>(...values: T[]): Parse<T> => (raw, key) =>
-  values.includes(raw as T) ? (raw as T) : fail(key, `must be one of ${values.join(', ')}`, raw);
+const oneOf =
+  <T extends string>(...values: T[]): Parse<T> =>
+  (raw, key) =>
+    values.includes(raw as T) ? (raw as T) : fail(key, `must be one of ${values.join(', ')}`, raw);
 
-const url = (...protocols: string[]): Parse<string> => (raw, key) => {
-  const s = str(raw, key);
-  let u: URL;
-  try {
-    u = new URL(s);
-  } catch {
-    return fail(key, 'must be an absolute URL', raw);
-  }
-  if (!protocols.includes(u.protocol)) fail(key, `must use ${protocols.map((p) => p + '//').join(' or ')}`, raw);
-  if (u.search || u.hash) fail(key, 'must not have a query or fragment', raw);
-  return s.replace(/\/+$/, '');
-};
+const url =
+  (...protocols: string[]): Parse<string> =>
+  (raw, key) => {
+    const s = str(raw, key);
+    let u: URL;
+    try {
+      u = new URL(s);
+    } catch {
+      return fail(key, 'must be an absolute URL', raw);
+    }
+    if (!protocols.includes(u.protocol)) fail(key, `must use ${protocols.map((p) => p + '//').join(' or ')}`, raw);
+    if (u.search || u.hash) fail(key, 'must not have a query or fragment', raw);
+    return s.replace(/\/+$/, '');
+  };
 
-const bool: Parse<boolean> = (raw, key) =>
-  typeof raw === 'boolean' ? raw : raw === 'true' || raw === '1' ? true : raw === 'false' || raw === '0' ? false : fail(key, 'must be true or false', raw);
+const bool: Parse<boolean> = (raw, key) => (typeof raw === 'boolean' ? raw : raw === 'true' || raw === '1' ? true : raw === 'false' || raw === '0' ? false : fail(key, 'must be true or false', raw));
 
 const basePath: Parse<string> = (raw, key) => {
   const s = str(raw, key);
@@ -158,7 +165,14 @@ const basePath: Parse<string> = (raw, key) => {
 };
 
 const urlList: Parse<string[]> = (raw, key) => {
-  const items = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(',').map((s) => s.trim()).filter(Boolean) : fail(key, 'must be a list of URLs', raw);
+  const items = Array.isArray(raw)
+    ? raw
+    : typeof raw === 'string'
+      ? raw
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : fail(key, 'must be a list of URLs', raw);
   return items.map((item, i) => url('http:', 'https:')(item, `${key}[${i}]`));
 };
 
@@ -183,8 +197,7 @@ const nodes: Parse<RedisNode[]> = (raw, key) => {
 };
 
 const optionalString = (o: Source, k: string, key: string) => (o[k] === undefined ? undefined : str(o[k], `${key}.${k}`));
-const optionalBool = (o: Source, k: string, key: string) =>
-  o[k] === undefined ? undefined : typeof o[k] === 'boolean' ? o[k] : fail(`${key}.${k}`, 'must be true or false', o[k]);
+const optionalBool = (o: Source, k: string, key: string) => (o[k] === undefined ? undefined : typeof o[k] === 'boolean' ? o[k] : fail(`${key}.${k}`, 'must be true or false', o[k]));
 
 function objectOf(raw: unknown, key: string, allowed: string[]): Source {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return fail(key, 'must be an object', raw);
@@ -370,7 +383,9 @@ function demoUpstream(config: Config, asked: boolean | undefined, label: (name: 
     throw new ConfigError(`${label('demoUpstream')} is true but ${label('fhirUpstreamUrl')} is set: the demo upstream replaces the real one, so set only one of them`);
   }
   if (asked === false && !config.fhirUpstreamUrl) {
-    throw new ConfigError(`${label('fhirUpstreamUrl')} is required: set it to your FHIR server's base URL (or set ${label('demoUpstream')}=true to run the in-memory demo upstream, for development only)`);
+    throw new ConfigError(
+      `${label('fhirUpstreamUrl')} is required: set it to your FHIR server's base URL (or set ${label('demoUpstream')}=true to run the in-memory demo upstream, for development only)`,
+    );
   }
   config.demoUpstream = asked ?? !config.fhirUpstreamUrl;
   if (config.demoFhirVersion && !config.demoUpstream) {
@@ -411,7 +426,9 @@ function tokenKeys(config: Config, label: (name: ScalarKey) => string): void {
   if (config.tokenAlgorithm === 'HS256') {
     if (files.length > 0) fail(label('tokenAlgorithm'), `must be RS256 or ES256 when ${label(files[0]!)} is set`, config.tokenAlgorithm);
     if (config.redis && !config.tokenSecret) {
-      throw new ConfigError('TOKEN_SECRET is required when Redis is configured (replicas must share the binding-token key), or set TOKEN_ALGORITHM to RS256 or ES256 with TOKEN_PRIVATE_KEY_FILE and TOKEN_PUBLIC_KEY_FILE');
+      throw new ConfigError(
+        'TOKEN_SECRET is required when Redis is configured (replicas must share the binding-token key), or set TOKEN_ALGORITHM to RS256 or ES256 with TOKEN_PRIVATE_KEY_FILE and TOKEN_PUBLIC_KEY_FILE',
+      );
     }
     if (config.tokenSecret && config.tokenSecret.length < 32) {
       fail(label('tokenSecret'), 'must be at least 32 characters', '[redacted]');

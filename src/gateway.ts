@@ -70,7 +70,8 @@ export async function startGateway(config: Config & { fhirUpstreamUrl: string; d
     // Before start, so removals found by the first rebuild revoke too. Every replica hears each
     // removal and revokes; revoking is idempotent.
     subscriptions.registry.onChange((change) => {
-      if (change.op === 'remove') tokens.revokeSubscription(change.id).catch((err: unknown) => logger.warn({ err, subscription: change.id }, 'could not revoke the binding tokens of a removed subscription'));
+      if (change.op === 'remove')
+        tokens.revokeSubscription(change.id).catch((err: unknown) => logger.warn({ err, subscription: change.id }, 'could not revoke the binding tokens of a removed subscription'));
     });
     await subscriptions.start();
     const service = subscriptions;
@@ -116,7 +117,15 @@ export async function startGateway(config: Config & { fhirUpstreamUrl: string; d
       await input.start();
     }
     if (config.catchupIntervalMs > 0) {
-      catchUp = new CatchUp({ engine, client, intervalMs: config.catchupIntervalMs, types: () => events.matcher.interestingTypes(), submit: (message) => events.submit(message, 'catchup'), logger, metrics });
+      catchUp = new CatchUp({
+        engine,
+        client,
+        intervalMs: config.catchupIntervalMs,
+        types: () => events.matcher.interestingTypes(),
+        submit: (message) => events.submit(message, 'catchup'),
+        logger,
+        metrics,
+      });
       await catchUp.start();
     }
     const streamInput = input;

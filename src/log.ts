@@ -11,18 +11,7 @@ export const REPLICA = `${hostname()}/${process.pid}`;
 
 // Binding tokens and credentials never reach the logs: pino removes these paths wherever a
 // caller passes request headers, bodies or token records as log fields.
-const REDACT = [
-  'req.headers.authorization',
-  'req.headers.cookie',
-  'headers.authorization',
-  'headers.cookie',
-  'authorization',
-  '*.authorization',
-  'token',
-  '*.token',
-  'credential',
-  '*.credential',
-];
+const REDACT = ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization', 'headers.cookie', 'authorization', '*.authorization', 'token', '*.token', 'credential', '*.credential'];
 
 export interface LoggerOptions {
   /** `auto` (the default): human-readable lines when stdout is a terminal, JSON lines otherwise. */
@@ -57,7 +46,13 @@ export function createLogger(level = process.env.LOG_LEVEL ?? 'info', opts: Logg
   const format = opts.format ?? 'auto';
   const factory = usePretty(format, opts.isTTY ?? process.stdout.isTTY === true) ? pretty() : undefined;
   if (factory) {
-    const stream = factory({ colorize: opts.destination === undefined && process.stdout.isTTY === true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'service', destination: opts.destination ?? 1, sync: true });
+    const stream = factory({
+      colorize: opts.destination === undefined && process.stdout.isTTY === true,
+      translateTime: 'SYS:HH:MM:ss.l',
+      ignore: 'service',
+      destination: opts.destination ?? 1,
+      sync: true,
+    });
     return pino(options, stream);
   }
   const logger = opts.destination ? pino(options, opts.destination) : pino(options);

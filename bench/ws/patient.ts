@@ -26,23 +26,19 @@ export function benchPatient(id: string, mark: WriteMark): BenchPatient {
     resourceType: 'Patient',
     id,
     extension: [{ url: WRITE_MARK, valueString: `${mark.run}|${mark.seq}|${mark.sentAt.toFixed(3)}` }],
-    identifier: [
-      { use: 'usual', system: 'urn:oid:1.2.36.146.595.217.0.1', value: `MRN-${id}`, period: { start: '2001-05-06' }, assigner: { display: 'Acme Healthcare' } },
-    ],
+    identifier: [{ use: 'usual', system: 'urn:oid:1.2.36.146.595.217.0.1', value: `MRN-${id}`, period: { start: '2001-05-06' }, assigner: { display: 'Acme Healthcare' } }],
     active: true,
     name: [
       { use: 'official', family: 'Chalmers', given: ['Peter', 'James'] },
       { use: 'usual', given: ['Jim'] },
     ],
-    telecom: [
-      { use: 'home' },
-      { system: 'phone', value: '(03) 5555 6473', use: 'work', rank: 1 },
-      { system: 'email', value: 'peter.chalmers@example.org', use: 'home' },
-    ],
+    telecom: [{ use: 'home' }, { system: 'phone', value: '(03) 5555 6473', use: 'work', rank: 1 }, { system: 'email', value: 'peter.chalmers@example.org', use: 'home' }],
     gender: 'male',
     birthDate: '1974-12-25',
     deceasedBoolean: false,
-    address: [{ use: 'home', type: 'both', text: '534 Erewhon St, PleasantVille, Rainbow, Vic 3999', line: ['534 Erewhon St'], city: 'PleasantVille', district: 'Rainbow', state: 'Vic', postalCode: '3999' }],
+    address: [
+      { use: 'home', type: 'both', text: '534 Erewhon St, PleasantVille, Rainbow, Vic 3999', line: ['534 Erewhon St'], city: 'PleasantVille', district: 'Rainbow', state: 'Vic', postalCode: '3999' },
+    ],
     communication: [{ language: { coding: [{ system: 'urn:ietf:bcp:47', code: 'en-AU' }] }, preferred: true }],
   };
 }

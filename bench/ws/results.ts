@@ -122,7 +122,10 @@ export function markdown(file: BenchFile): string {
   }
   if (file.memory.length) {
     lines.push('', '| idle memory | server | RSS at start | subscriptions | per subscription | connections | per bound connection |', '|---|---|---|---|---|---|---|');
-    for (const m of file.memory) lines.push(`| ${m.workload} | ${m.target} | ${num(m.startMb)} MB | ${m.subscriptions.toLocaleString('en-US')} | ${m.subscriptions ? `${num(m.perSubscriptionKb)} KB` : '–'} | ${m.connections.toLocaleString('en-US')} | ${num(m.perConnectionKb)} KB |`);
+    for (const m of file.memory)
+      lines.push(
+        `| ${m.workload} | ${m.target} | ${num(m.startMb)} MB | ${m.subscriptions.toLocaleString('en-US')} | ${m.subscriptions ? `${num(m.perSubscriptionKb)} KB` : '–'} | ${m.connections.toLocaleString('en-US')} | ${num(m.perConnectionKb)} KB |`,
+      );
   }
   return lines.join('\n');
 }

@@ -35,7 +35,13 @@ export function focusOf(event: { reference: string; versionId?: string | undefin
  * context resources it may not read. `content` is the level the events will be rendered at: at
  * `empty` nothing is shown, so nothing is asked. Resolves with the verdict's 401 flag.
  */
-export async function withholdUnreadable(access: DeliveryAccess, credential: Credential, content: ContentLevel, events: NotificationEventInput[], path: DeliveryPath): Promise<{ unauthorized: boolean; withheld: number }> {
+export async function withholdUnreadable(
+  access: DeliveryAccess,
+  credential: Credential,
+  content: ContentLevel,
+  events: NotificationEventInput[],
+  path: DeliveryPath,
+): Promise<{ unauthorized: boolean; withheld: number }> {
   if (content === 'empty' || events.length === 0) return { unauthorized: false, withheld: 0 };
   const refs: ResourceVersion[] = [];
   for (const e of events) {

@@ -15,7 +15,9 @@ export function deliveryAccess(
   deps: { engine: Engine; client: UpstreamClient; metrics: Metrics; logger: Logger; keyMaterial: string; timeoutMs: number },
 ): DeliveryAccess | undefined {
   if (mode === 'none') {
-    deps.logger.warn('DELIVERY_AUTHORIZATION=none: notifications carry resources without asking the FHIR server whether each subscriber may read them; use this only with an upstream that has no per-user access control');
+    deps.logger.warn(
+      'DELIVERY_AUTHORIZATION=none: notifications carry resources without asking the FHIR server whether each subscriber may read them; use this only with an upstream that has no per-user access control',
+    );
     return undefined;
   }
   return {

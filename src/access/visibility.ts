@@ -185,11 +185,7 @@ export class Visibility {
     // One resource: a read, the cheapest question on every server (a key lookup, not a search).
     const read = group.mode === 'search' && ids.length === 1;
     const path =
-      group.mode === 'history'
-        ? `${group.type}/${ids[0]!}/_history?_count=1&_elements=id`
-        : read
-          ? `${group.type}/${ids[0]!}`
-          : `${group.type}?_id=${ids.join(',')}&_elements=id&_count=${ids.length}`;
+      group.mode === 'history' ? `${group.type}/${ids[0]!}/_history?_count=1&_elements=id` : read ? `${group.type}/${ids[0]!}` : `${group.type}?_id=${ids.join(',')}&_elements=id&_count=${ids.length}`;
     const credentials: Credentials = { kind: 'caller', headers: new Map(group.credential.authorization === undefined ? [] : [['authorization', group.credential.authorization]]) };
     this.opts.metrics.deliveryAuthRequests.inc();
     let status: number;
@@ -215,7 +211,10 @@ export class Visibility {
     const now = Date.now();
     if (now - this.lastWarning < WARN_EVERY_MS) return;
     this.lastWarning = now;
-    this.opts.logger.warn({ ...detail, credential: group.credential.id, resourceType: group.type }, 'a delivery access check failed; the resources it was about are withheld (sent as empty) until the upstream answers');
+    this.opts.logger.warn(
+      { ...detail, credential: group.credential.id, resourceType: group.type },
+      'a delivery access check failed; the resources it was about are withheld (sent as empty) until the upstream answers',
+    );
   }
 }
 

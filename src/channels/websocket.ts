@@ -146,7 +146,10 @@ export class WebSocketChannel {
         const extensions = req.getHeader('sec-websocket-extensions');
         if (this.closing || this.sockets.size >= limits.maxConnections) {
           this.opts.metrics.websocketRejected.inc({ reason: this.closing ? 'shutting-down' : 'too-many-connections' });
-          res.writeStatus('503 Service Unavailable').writeHeader('Content-Type', 'application/fhir+json').end(JSON.stringify(outcome('throttled', 'Too many WebSocket connections on this replica; retry later')));
+          res
+            .writeStatus('503 Service Unavailable')
+            .writeHeader('Content-Type', 'application/fhir+json')
+            .end(JSON.stringify(outcome('throttled', 'Too many WebSocket connections on this replica; retry later')));
           return;
         }
         res.upgrade<SocketState>({ id: this.nextId++, dialect, bindings: new Map(), badFrames: 0, closed: false }, key, protocol, extensions, context);
@@ -303,10 +306,14 @@ export class WebSocketChannel {
 
   private sendEventsLost(ws: Socket, id: string, lostBefore: number): void {
     if (this.state(ws).closed) return;
-    const oo = outcome('incomplete', `Events of Subscription/${id} may have been lost (the gateway's event store lost its state); fetch the current state of what you follow from the server. Numbering continues from ${lostBefore}`, {
-      expression: [`Subscription/${id}`],
-      details: { coding: [eventsLostCoding(lostBefore)] },
-    });
+    const oo = outcome(
+      'incomplete',
+      `Events of Subscription/${id} may have been lost (the gateway's event store lost its state); fetch the current state of what you follow from the server. Numbering continues from ${lostBefore}`,
+      {
+        expression: [`Subscription/${id}`],
+        details: { coding: [eventsLostCoding(lostBefore)] },
+      },
+    );
     this.send(ws, JSON.stringify(oo));
   }
 
@@ -353,7 +360,12 @@ export class WebSocketChannel {
 
   private credentialRefused(ws: Socket, id: string, binding: Binding): void {
     if (this.state(ws).bindings.get(id) !== binding) return;
-    this.sendOutcome(ws, 'login', `The FHIR server no longer accepts the credential Subscription/${id} was bound with; its binding has ended. Request a new token with $get-ws-binding-token and bind it (with events-since to catch up)`, id);
+    this.sendOutcome(
+      ws,
+      'login',
+      `The FHIR server no longer accepts the credential Subscription/${id} was bound with; its binding has ended. Request a new token with $get-ws-binding-token and bind it (with events-since to catch up)`,
+      id,
+    );
     this.unbindLocal(ws, id);
     void this.opts.access?.credentials.forget(binding.jti).catch((err: unknown) => this.opts.logger.warn({ err }, 'could not forget a refused delivery credential'));
   }
@@ -441,7 +453,16 @@ export class WebSocketChannel {
     }
   }
 
-  private sendLive(ws: Socket, sub: ActiveSubscription, binding: Binding, event: DeliveredEvent, number: number, cache: Map<string, string> | undefined, resourceJson?: string, withheld = false): void {
+  private sendLive(
+    ws: Socket,
+    sub: ActiveSubscription,
+    binding: Binding,
+    event: DeliveredEvent,
+    number: number,
+    cache: Map<string, string> | undefined,
+    resourceJson?: string,
+    withheld = false,
+  ): void {
     // Gaps were filled from the log before we got here (fanOut), so a number is the next one or a
     // repeat (a republished delivery, or one the replay already sent).
     if (number > binding.lastSent) this.emitLive(ws, sub, binding, event, number, cache, resourceJson, withheld);
@@ -450,7 +471,16 @@ export class WebSocketChannel {
     }
   }
 
-  private emitLive(ws: Socket, sub: ActiveSubscription, binding: Binding, event: DeliveredEvent, number: number, cache: Map<string, string> | undefined, resourceJson?: string, withheld = false): void {
+  private emitLive(
+    ws: Socket,
+    sub: ActiveSubscription,
+    binding: Binding,
+    event: DeliveredEvent,
+    number: number,
+    cache: Map<string, string> | undefined,
+    resourceJson?: string,
+    withheld = false,
+  ): void {
     const state = this.state(ws);
     const dialect = state.dialect;
     const variant = withheld ? `${dialect}:withheld` : dialect;
@@ -507,11 +537,14 @@ export class WebSocketChannel {
       if (state.closed || !state.bindings.has(sub.id)) return;
       const current = this.opts.registry.get(sub.id);
       if (!current) return;
-      void this.opts.eventLog.position(sub.id).then(({ count: total }) => {
-        if (state.closed || !state.bindings.has(sub.id)) return;
-        this.send(ws, this.render(current, state.dialect, 'heartbeat', total, []));
-        this.opts.metrics.heartbeatsSent.inc();
-      }, () => undefined);
+      void this.opts.eventLog.position(sub.id).then(
+        ({ count: total }) => {
+          if (state.closed || !state.bindings.has(sub.id)) return;
+          this.send(ws, this.render(current, state.dialect, 'heartbeat', total, []));
+          this.opts.metrics.heartbeatsSent.inc();
+        },
+        () => undefined,
+      );
       this.wheel.schedule(key, Date.now() + current.heartbeatPeriod! * 1000, beat);
     };
     this.wheel.schedule(key, Date.now() + sub.heartbeatPeriod * 1000, beat);

@@ -1,23 +1,8 @@
 import './websocket-global.js';
 import { getResourceTypes, getSearchParameters } from '@medplum/core';
-import type {
-  CapabilityStatement,
-  CapabilityStatementRestResource,
-  CapabilityStatementRestResourceSearchParam,
-  ResourceType,
-} from '@medplum/fhirtypes';
+import type { CapabilityStatement, CapabilityStatementRestResource, CapabilityStatementRestResourceSearchParam, ResourceType } from '@medplum/fhirtypes';
 
-const INTERACTIONS = [
-  'read',
-  'vread',
-  'update',
-  'patch',
-  'delete',
-  'history-instance',
-  'history-type',
-  'create',
-  'search-type',
-] as const;
+const INTERACTIONS = ['read', 'vread', 'update', 'patch', 'delete', 'history-instance', 'history-type', 'create', 'search-type'] as const;
 
 /** What the demo upstream supports, in the shape a client reads to learn the server's FHIR version. */
 export function buildCapabilityStatement(baseUrl: string, date: string, fhirVersion = '4.0.1'): CapabilityStatement {
@@ -42,9 +27,7 @@ export function buildCapabilityStatement(baseUrl: string, date: string, fhirVers
 }
 
 function resourceEntry(type: ResourceType): CapabilityStatementRestResource {
-  const searchParam = Object.entries(getSearchParameters(type) ?? {}).map(
-    ([name, sp]): CapabilityStatementRestResourceSearchParam => ({ name, type: sp.type, definition: sp.url }),
-  );
+  const searchParam = Object.entries(getSearchParameters(type) ?? {}).map(([name, sp]): CapabilityStatementRestResourceSearchParam => ({ name, type: sp.type, definition: sp.url }));
   return {
     type,
     interaction: INTERACTIONS.map((code) => ({ code })),

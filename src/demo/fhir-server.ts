@@ -2,14 +2,7 @@ import './websocket-global.js';
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import {
-  OperationOutcomeError,
-  allOk,
-  badRequest,
-  getStatus,
-  serverError,
-  unsupportedMediaType,
-} from '@medplum/core';
+import { OperationOutcomeError, allOk, badRequest, getStatus, serverError, unsupportedMediaType } from '@medplum/core';
 import { FhirRouter } from '@medplum/fhir-router';
 import type { FhirRequest, HttpMethod } from '@medplum/fhir-router';
 import type { OperationOutcome, OperationOutcomeIssue } from '@medplum/fhirtypes';

@@ -1,15 +1,5 @@
 import './websocket-global.js';
-import {
-  OperationOutcomeError,
-  allOk,
-  badRequest,
-  created,
-  deepClone,
-  gone,
-  multipleMatches,
-  notFound,
-  validateResource,
-} from '@medplum/core';
+import { OperationOutcomeError, allOk, badRequest, created, deepClone, gone, multipleMatches, notFound, validateResource } from '@medplum/core';
 import type { SearchRequest, WithId } from '@medplum/core';
 import { MemoryRepository } from '@medplum/fhir-router';
 import type { CreateResourceOptions, DeleteResourceOptions, ReadHistoryOptions, SearchOptions } from '@medplum/fhir-router';
@@ -51,11 +41,7 @@ export class DemoRepository extends MemoryRepository {
     super();
   }
 
-  override async createResource<T extends Resource>(
-    resource: T,
-    options?: CreateResourceOptions,
-    update = false,
-  ): Promise<WithId<T>> {
+  override async createResource<T extends Resource>(resource: T, options?: CreateResourceOptions, update = false): Promise<WithId<T>> {
     const id = (update || options?.assignedId) && resource.id ? resource.id : this.generateId();
     const log = this.log(resource.resourceType, id);
     const previous = log.at(-1);
@@ -86,11 +72,7 @@ export class DemoRepository extends MemoryRepository {
   }
 
   // The base version writes through a private method, which would bypass the version log above.
-  override async conditionalCreate<T extends Resource>(
-    resource: T,
-    search: SearchRequest<T>,
-    options?: CreateResourceOptions,
-  ): Promise<{ resource: WithId<T>; outcome: OperationOutcome }> {
+  override async conditionalCreate<T extends Resource>(resource: T, search: SearchRequest<T>, options?: CreateResourceOptions): Promise<{ resource: WithId<T>; outcome: OperationOutcome }> {
     if (search.resourceType !== resource.resourceType) {
       throw new OperationOutcomeError(badRequest('Search type must match resource type for conditional create'));
     }
@@ -171,17 +153,16 @@ export class DemoRepository extends MemoryRepository {
     return deepClone(version.resource) as T;
   }
 
-  override async readHistory<T extends Resource>(
-    resourceType: string,
-    id: string,
-    options?: ReadHistoryOptions,
-  ): Promise<Bundle<T>> {
+  override async readHistory<T extends Resource>(resourceType: string, id: string, options?: ReadHistoryOptions): Promise<Bundle<T>> {
     const log = this.versions.get(`${resourceType}/${id}`);
     if (!log?.length) {
       throw new OperationOutcomeError(notFound);
     }
     const offset = options?.offset ?? 0;
-    const newestFirst = log.slice().reverse().slice(offset, offset + (options?.limit ?? log.length));
+    const newestFirst = log
+      .slice()
+      .reverse()
+      .slice(offset, offset + (options?.limit ?? log.length));
     return {
       resourceType: 'Bundle',
       type: 'history',
@@ -190,10 +171,7 @@ export class DemoRepository extends MemoryRepository {
     };
   }
 
-  override async search<T extends Resource>(
-    searchRequest: SearchRequest<T>,
-    options?: SearchOptions,
-  ): Promise<Bundle<WithId<T>>> {
+  override async search<T extends Resource>(searchRequest: SearchRequest<T>, options?: SearchOptions): Promise<Bundle<WithId<T>>> {
     assertSearchable(searchRequest);
     // Internal lookups (includes, conditional writes) ask for resourceOnly and must not be paged.
     if (options?.resourceOnly) {

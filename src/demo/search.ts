@@ -18,7 +18,10 @@ export function assertSearchable(request: SearchRequest): void {
     return;
   }
   validateResourceType(type);
-  for (const [name, value] of [['_count', request.count], ['_offset', request.offset]] as const) {
+  for (const [name, value] of [
+    ['_count', request.count],
+    ['_offset', request.offset],
+  ] as const) {
     if (value !== undefined && !(Number.isInteger(value) && value >= 0)) {
       throw new OperationOutcomeError(badRequest(`${name} must be a non-negative integer`));
     }

@@ -28,9 +28,7 @@ export interface MemoryEngineOptions {
 }
 
 type Stored =
-  | { type: 'string'; value: string; expiresAt: number | null }
-  | { type: 'hash'; value: Map<string, string>; expiresAt: number | null }
-  | { type: 'log'; value: LogEntry[]; expiresAt: number | null };
+  { type: 'string'; value: string; expiresAt: number | null } | { type: 'hash'; value: Map<string, string>; expiresAt: number | null } | { type: 'log'; value: LogEntry[]; expiresAt: number | null };
 
 interface MemoryTarget extends Target {
   active: boolean;
@@ -259,7 +257,10 @@ export class MemoryEngine implements Engine {
   async streamState(state: string, members: readonly string[]): Promise<StreamState> {
     this.checkOpen();
     const hash = this.readHash(state);
-    return decodeStreamState(streamStateFields(members).map((f) => hash?.get(f) ?? null), members.length);
+    return decodeStreamState(
+      streamStateFields(members).map((f) => hash?.get(f) ?? null),
+      members.length,
+    );
   }
 
   async getMany(keys: readonly string[]): Promise<Array<string | null>> {

@@ -58,11 +58,7 @@ export function describeConnection(connection: RedisConnection): string {
   return `cluster via ${connection.cluster.nodes.map((n) => `${n.host}:${n.port}`).join(',')}`;
 }
 
-export function createClient(
-  connection: RedisConnection,
-  role: Role,
-  options: { keyPrefix: string; connectionName: string; commandTimeoutMs?: number | undefined },
-): RedisClient {
+export function createClient(connection: RedisConnection, role: Role, options: { keyPrefix: string; connectionName: string; commandTimeoutMs?: number | undefined }): RedisClient {
   // keyPrefix only on the command connection: ioredis never prefixes channel names, so the
   // engine prefixes those itself and the subscriber must not add anything.
   const common: RedisOptions = {

@@ -80,7 +80,11 @@ export class RedisEngine implements Engine {
     const timeouts = { ...names, commandTimeoutMs: options.commandTimeoutMs };
     this.cmd = createClient(options, 'command', timeouts);
     this.sub = createClient(options, 'subscriber', timeouts);
-    this.streams = new RedisStreams(options, { connectionName: names.connectionName, commandTimeoutMs: options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS, connectTimeoutMs: this.connectTimeoutMs }, logger);
+    this.streams = new RedisStreams(
+      options,
+      { connectionName: names.connectionName, commandTimeoutMs: options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS, connectTimeoutMs: this.connectTimeoutMs },
+      logger,
+    );
     this.cmd.on('ready', () => {
       if (this.wasReady) for (const listener of this.recoveredListeners) listener();
       this.wasReady = true;
@@ -180,10 +184,7 @@ export class RedisEngine implements Engine {
     this.checkOpen();
     checkRange(fromSeq, toSeq, limit);
     const max = toSeq === Infinity ? '+inf' : toSeq;
-    const members =
-      limit === undefined
-        ? await this.cmd.zrangebyscore(logKey, fromSeq, max)
-        : await this.cmd.zrangebyscore(logKey, fromSeq, max, 'LIMIT', 0, limit);
+    const members = limit === undefined ? await this.cmd.zrangebyscore(logKey, fromSeq, max) : await this.cmd.zrangebyscore(logKey, fromSeq, max, 'LIMIT', 0, limit);
     return members.map(decodeLogEntry);
   }
 

@@ -11,13 +11,7 @@ export class EngineUnavailableError extends Error {
 
 // What ioredis says when a command could not run or got no answer (enableOfflineQueue: false,
 // commandTimeout, a connection that closed with the command in flight).
-const IOREDIS_UNAVAILABLE = [
-  'Command timed out',
-  "Stream isn't writeable",
-  'Connection is closed',
-  'Cluster is disconnected',
-  'None of startup nodes is available',
-];
+const IOREDIS_UNAVAILABLE = ['Command timed out', "Stream isn't writeable", 'Connection is closed', 'Cluster is disconnected', 'None of startup nodes is available'];
 
 /** True for an engine that could not answer, as opposed to a bad call or a bug. */
 export function isEngineUnavailable(err: unknown): boolean {

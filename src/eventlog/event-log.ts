@@ -98,7 +98,11 @@ export class EventLog {
       pristine: opts.noSubscriptionsYet,
       highestSeen: () => this.highest,
       // Only what was active then lost events; a subscription created later did not.
-      beforeLossEpoch: (next) => this.members.markLost([...opts.registry.all()].map((s) => s.id), next),
+      beforeLossEpoch: (next) =>
+        this.members.markLost(
+          [...opts.registry.all()].map((s) => s.id),
+          next,
+        ),
     });
     this.order = new VersionOrder(opts.engine, opts.logger);
     this.epochs.onChange(() => {
@@ -244,7 +248,10 @@ export class EventLog {
 
   /** Re-reads the memberships of a stream whose generation moved (someone joined or left). */
   private async refresh(stream: string, subs: readonly ActiveSubscription[], gen: number): Promise<void> {
-    const state = await this.opts.engine.streamState(streamKeys(stream).state, subs.map((s) => s.id));
+    const state = await this.opts.engine.streamState(
+      streamKeys(stream).state,
+      subs.map((s) => s.id),
+    );
     subs.forEach((sub, i) => {
       const m = state.members[i];
       if (m && 'base' in m) this.joined.set(sub.id, { stream, ...m });

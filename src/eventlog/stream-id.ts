@@ -13,7 +13,10 @@ export function streamIdOf(sub: Identity): string {
   let id = known.get(sub);
   if (id === undefined) {
     const filters = sub.filters.map((f) => JSON.stringify([f.resourceType ?? null, f.parameter, f.comparator ?? null, f.modifier ?? null, f.value])).sort();
-    id = createHash('sha256').update(JSON.stringify([sub.topic, sub.criteria ?? null, filters])).digest('base64url').slice(0, 22);
+    id = createHash('sha256')
+      .update(JSON.stringify([sub.topic, sub.criteria ?? null, filters]))
+      .digest('base64url')
+      .slice(0, 22);
     known.set(sub, id);
   }
   return id;

@@ -155,7 +155,7 @@ export class CatchUp {
       if (res.status !== 200 || resources.length === 0) {
         this.opts.logger.warn({ status: res.status }, "the upstream's CapabilityStatement does not say which resources have history; the catch-up will try _history and report what fails");
       } else if (withHistory.length === 0) {
-        this.opts.logger.warn("the upstream declares no type-level _history: the catch-up will try it anyway, but changes no producer reports may be missed");
+        this.opts.logger.warn('the upstream declares no type-level _history: the catch-up will try it anyway, but changes no producer reports may be missed');
       } else {
         this.opts.logger.info({ intervalMs: this.opts.intervalMs, types: withHistory.length }, "catching up from the upstream's _history");
       }

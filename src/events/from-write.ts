@@ -112,9 +112,7 @@ function add(out: WriteEvents, version: FhirVersion, write: ForwardedWrite, seen
   const reference = `${type}/${id}`;
   const metaVersion = resource?.meta?.versionId;
   const versionId =
-    (typeof metaVersion === 'string' && FHIR_ID.test(metaVersion) ? metaVersion : undefined) ??
-    (fromLocation?.id === id ? fromLocation.versionId : undefined) ??
-    etagVersion(seen.etag);
+    (typeof metaVersion === 'string' && FHIR_ID.test(metaVersion) ? metaVersion : undefined) ?? (fromLocation?.id === id ? fromLocation.versionId : undefined) ?? etagVersion(seen.etag);
   const event: WireEvent = {
     interaction: seen.interaction,
     reference,

@@ -203,7 +203,10 @@ export class EventPipeline {
           if (delay === undefined || this.closed) {
             this.opts.metrics.eventsProcessed.inc({ outcome: 'failed' });
             // A stream entry stays pending and is tried again after the reclaim idle time.
-            this.opts.logger.error({ err, event: event.eventId, source }, source === 'stream' ? 'event could not be processed after retries; left pending in the stream' : 'event could not be processed after retries; dropped');
+            this.opts.logger.error(
+              { err, event: event.eventId, source },
+              source === 'stream' ? 'event could not be processed after retries; left pending in the stream' : 'event could not be processed after retries; dropped',
+            );
             await claim.release();
             return this.closed ? 'closed' : 'failed';
           }
@@ -262,7 +265,17 @@ export class EventPipeline {
       return 'unmatched';
     }
     const published = await numberAndPublish(this.opts.engine, this.opts.eventLog, event, matched);
-    this.opts.logger.debug({ event: event.eventId, reference: event.reference, interaction: event.interaction, subscriptions: matched.length, numbers: published.matches.slice(0, 10).map(([id, n]) => `${id}#${n}`), tookMs: tookMs() }, 'event matched');
+    this.opts.logger.debug(
+      {
+        event: event.eventId,
+        reference: event.reference,
+        interaction: event.interaction,
+        subscriptions: matched.length,
+        numbers: published.matches.slice(0, 10).map(([id, n]) => `${id}#${n}`),
+        tookMs: tookMs(),
+      },
+      'event matched',
+    );
     this.opts.metrics.notificationsNumbered.inc(published.matches.length);
     return 'matched';
   }

@@ -47,9 +47,7 @@ export const VALIDATION_REASONS = [
 
 export type ValidationReason = (typeof VALIDATION_REASONS)[number];
 
-export type ValidationResult =
-  | { ok: true; event: ResourceChangeEvent }
-  | { ok: false; reason: ValidationReason; detail: string };
+export type ValidationResult = { ok: true; event: ResourceChangeEvent } | { ok: false; reason: ValidationReason; detail: string };
 
 export interface ValidateOptions {
   version: FhirVersion;
@@ -174,7 +172,7 @@ export function validateEventValue(value: unknown, opts: ValidateOptions): Valid
     reference: reference as string,
     resourceType,
     id,
-    timestamp: typeof timestamp === 'string' ? timestamp : lastUpdated(resource) ?? (opts.now?.() ?? new Date()).toISOString(),
+    timestamp: typeof timestamp === 'string' ? timestamp : (lastUpdated(resource) ?? (opts.now?.() ?? new Date()).toISOString()),
   };
   if (typeof versionId === 'string') event.versionId = versionId;
   if (resource) event.resource = resource;

@@ -7,10 +7,7 @@
 // Subscription. Reads, searches and operations are not writes and are left to the upstream.
 import { isJsonObject } from './subscription-read.js';
 
-export type SubscriptionEntry =
-  | { index: number; op: 'create'; resource: unknown }
-  | { index: number; op: 'update'; id: string; resource: unknown }
-  | { index: number; op: 'delete'; id: string };
+export type SubscriptionEntry = { index: number; op: 'create'; resource: unknown } | { index: number; op: 'update'; id: string; resource: unknown } | { index: number; op: 'delete'; id: string };
 
 /** Why a Bundle is refused before anything reaches the upstream; `expression` names the entry. */
 export interface EntryRefusal {
@@ -22,9 +19,7 @@ export interface EntryRefusal {
 
 export type BundleScan =
   /** Not a transaction or batch Bundle (or none of its entries is a Subscription write). */
-  | { kind: 'none' }
-  | { kind: 'subscriptions'; bundleType: 'transaction' | 'batch'; entries: SubscriptionEntry[] }
-  | { kind: 'refused'; refusal: EntryRefusal };
+  { kind: 'none' } | { kind: 'subscriptions'; bundleType: 'transaction' | 'batch'; entries: SubscriptionEntry[] } | { kind: 'refused'; refusal: EntryRefusal };
 
 const ID = /^[A-Za-z0-9\-.]{1,64}$/;
 
@@ -48,7 +43,10 @@ export function scanBundle(input: unknown, bases: readonly string[]): BundleScan
     const method = typeof request?.['method'] === 'string' ? request['method'].toUpperCase() : undefined;
     const url = typeof request?.['url'] === 'string' ? request['url'] : undefined;
     const target = url === undefined ? undefined : subscriptionTarget(url, bases);
-    const refuse = (status: 400 | 422, code: EntryRefusal['code'], message: string, where = at): BundleScan => ({ kind: 'refused', refusal: { status, code, message: `${at}: ${message}`, expression: where } });
+    const refuse = (status: 400 | 422, code: EntryRefusal['code'], message: string, where = at): BundleScan => ({
+      kind: 'refused',
+      refusal: { status, code, message: `${at}: ${message}`, expression: where },
+    });
 
     if (!target) {
       if (isSubscription && method !== undefined && method !== 'GET' && method !== 'HEAD') {
@@ -59,7 +57,8 @@ export function scanBundle(input: unknown, bases: readonly string[]): BundleScan
     }
     if (method === undefined || method === 'GET' || method === 'HEAD' || target.kind === 'other') continue;
     const conditional = target.query || request?.['ifNoneExist'] !== undefined;
-    if (method === 'PATCH') return refuse(422, 'not-supported', 'PATCH of a Subscription is not supported by the gateway: send the whole resource with PUT, so it can be validated', `${at}.request.method`);
+    if (method === 'PATCH')
+      return refuse(422, 'not-supported', 'PATCH of a Subscription is not supported by the gateway: send the whole resource with PUT, so it can be validated', `${at}.request.method`);
     if (conditional || (method !== 'POST' && target.kind === 'type')) {
       return refuse(422, 'not-supported', 'conditional writes of Subscription are not supported by the gateway: address the Subscription by id', `${at}.request`);
     }
@@ -106,7 +105,10 @@ function subscriptionTarget(url: string, bases: readonly string[]): Target | und
     if (at < 0) return undefined;
     path = path.split('/').slice(at).join('/');
   }
-  const segments = path.replace(/^\/+|\/+$/g, '').split('/').map(decode);
+  const segments = path
+    .replace(/^\/+|\/+$/g, '')
+    .split('/')
+    .map(decode);
   if (segments[0] !== 'Subscription') return undefined;
   if (segments.length === 1) return { kind: 'type', query };
   const id = segments[1]!;

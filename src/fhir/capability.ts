@@ -134,7 +134,12 @@ export function augmentCapabilityStatement(upstream: unknown, opts: CapabilityOp
   // R5 has no core element for it, its context exists unchanged in R5, and backport-era clients
   // look for it.
   const topics = [...new Set(opts.topicUrls)].filter((url) => !url.startsWith(IMPLICIT_TOPIC_PREFIX));
-  replaceExtensions(subscription, EXT_TOPIC_CANONICAL, topics.map((valueCanonical) => ({ url: EXT_TOPIC_CANONICAL, valueCanonical })), subscriptionPath);
+  replaceExtensions(
+    subscription,
+    EXT_TOPIC_CANONICAL,
+    topics.map((valueCanonical) => ({ url: EXT_TOPIC_CANONICAL, valueCanonical })),
+    subscriptionPath,
+  );
   if (backport) addStrings(subscription, 'supportedProfile', [BACKPORT_SUBSCRIPTION_PROFILE], subscriptionPath);
   addInteractions(subscription, SUBSCRIPTION_INTERACTIONS, subscriptionPath);
   // The gateway refuses these so that every Subscription it stores has been validated whole.

@@ -12,16 +12,7 @@
 // The rule is checked where an endpoint is stored (a Subscription write) and must be checked again
 // right before each delivery, on the addresses actually dialled: DNS can change in between.
 
-export type AddressClass =
-  | 'public'
-  | 'unspecified'
-  | 'loopback'
-  | 'private'
-  | 'link-local'
-  | 'cgnat'
-  | 'multicast'
-  | 'reserved'
-  | 'metadata';
+export type AddressClass = 'public' | 'unspecified' | 'loopback' | 'private' | 'link-local' | 'cgnat' | 'multicast' | 'reserved' | 'metadata';
 
 export interface Address {
   family: 4 | 6;
@@ -48,9 +39,7 @@ export const EMPTY_ALLOW_LIST: AllowList = { hosts: new Set(), suffixes: [], ran
 export type EndpointVerdict = { ok: true } | { ok: false; reason: string };
 
 /** A checked URL, ready for resolution: `literal` when the host is an IP address. */
-export type ParsedEndpoint =
-  | { ok: true; url: URL; host: string; literal: Address | undefined; allowedByName: boolean }
-  | { ok: false; reason: string };
+export type ParsedEndpoint = { ok: true; url: URL; host: string; literal: Address | undefined; allowedByName: boolean } | { ok: false; reason: string };
 
 /** Host names that reach a cloud's instance metadata service without DNS telling. */
 const METADATA_NAMES = new Set(['metadata.google.internal', 'metadata.goog', 'metadata', 'instance-data', 'instance-data.ec2.internal', 'metadata.azure.internal']);
@@ -197,7 +186,7 @@ export function formatAddress(a: Address): string {
   // Collapse the longest run of zero groups, as RFC 5952 says.
   let best = -1;
   let bestLen = 0;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (groups[i] !== '0') {
       i++;
       continue;

@@ -1,8 +1,7 @@
 // FHIR `dateTime` / `instant` values: the grammar of the spec's regex, plus the calendar check the
 // regex cannot make (no 30 February), since Date.parse silently rolls such days over.
 
-const DATE_TIME =
-  /^(\d{4})(?:-(0[1-9]|1[0-2])(?:-(0[1-9]|[12]\d|3[01])(?:T([01]\d|2[0-3]):[0-5]\d:([0-5]\d|60)(?:\.\d{1,9})?(?:Z|[+-](?:(?:0\d|1[0-3]):[0-5]\d|14:00)))?)?)?$/;
+const DATE_TIME = /^(\d{4})(?:-(0[1-9]|1[0-2])(?:-(0[1-9]|[12]\d|3[01])(?:T([01]\d|2[0-3]):[0-5]\d:([0-5]\d|60)(?:\.\d{1,9})?(?:Z|[+-](?:(?:0\d|1[0-3]):[0-5]\d|14:00)))?)?)?$/;
 
 /**
  * Milliseconds since the epoch of the start of the value (`2026` is 2026-01-01T00:00:00Z), or

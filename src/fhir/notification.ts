@@ -179,11 +179,7 @@ function renderMedplum(input: NotificationInput, events: TargetedEvent[], shown:
       // Medplum sends the deleted version too, so spliced text is used for any interaction; without
       // it the request line still tells the client what happened.
       const resourceJson = checked(event.resourceJson);
-      entries.push(
-        resourceJson === undefined
-          ? entryText(focus.url, undefined, changeRequest(event, focus))
-          : `{"resource":${resourceJson},"fullUrl":${JSON.stringify(focus.url)}}`,
-      );
+      entries.push(resourceJson === undefined ? entryText(focus.url, undefined, changeRequest(event, focus)) : `{"resource":${resourceJson},"fullUrl":${JSON.stringify(focus.url)}}`);
     }
   }
   const header = { resourceType: 'Bundle', id: input.bundleId ?? randomUUID(), type: 'history', timestamp: input.timestamp ?? new Date().toISOString() };

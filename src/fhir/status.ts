@@ -101,11 +101,7 @@ export function buildStatus(version: FhirVersion, input: StatusInput): StatusRes
  * caller; `subscriptionUrl` is accepted for symmetry with `statusEntry` (searchset entries need no
  * request line).
  */
-export function buildStatusSearchBundle(
-  version: FhirVersion,
-  statuses: Array<{ status: StatusResource; subscriptionUrl?: string }>,
-  selfUrl: string,
-): Bundle<StatusResource> {
+export function buildStatusSearchBundle(version: FhirVersion, statuses: Array<{ status: StatusResource; subscriptionUrl?: string }>, selfUrl: string): Bundle<StatusResource> {
   return searchsetBundle(
     statuses.map(({ status }) => ({ fullUrl: urnUuid(checked(version, status).id), resource: status })),
     selfUrl,

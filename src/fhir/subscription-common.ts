@@ -100,12 +100,7 @@ export function singleExtension(extensions: readonly ExtensionJson[] | undefined
 }
 
 /** The value of an extension, which must be of the one type its definition allows. */
-export function extensionValue<T extends 'string' | 'number'>(
-  extension: ExtensionJson,
-  valueKey: `value${string}`,
-  jsType: T,
-  where: string,
-): T extends 'string' ? string : number {
+export function extensionValue<T extends 'string' | 'number'>(extension: ExtensionJson, valueKey: `value${string}`, jsType: T, where: string): T extends 'string' ? string : number {
   const value = extension[valueKey];
   if (typeof value !== jsType) {
     const sent = Object.keys(extension).find((k) => k.startsWith('value'));

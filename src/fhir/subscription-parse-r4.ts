@@ -1,15 +1,7 @@
 // An R4/R4B Subscription: the backport profile (criteria = a topic canonical, filters in
 // extensions) or a classic criteria search (criteria = `Type?query`, an implicit topic per type).
 import { IMPLICIT_TOPIC_PREFIX } from '../topics/topic.js';
-import {
-  CROSS_VERSION_BACKPORT,
-  EXT_CHANNEL_TYPE,
-  EXT_FILTER_CRITERIA,
-  EXT_HEARTBEAT_PERIOD,
-  EXT_MAX_COUNT,
-  EXT_PAYLOAD_CONTENT,
-  EXT_TIMEOUT,
-} from './extensions.js';
+import { CROSS_VERSION_BACKPORT, EXT_CHANNEL_TYPE, EXT_FILTER_CRITERIA, EXT_HEARTBEAT_PERIOD, EXT_MAX_COUNT, EXT_PAYLOAD_CONTENT, EXT_TIMEOUT } from './extensions.js';
 import { parseFilterCriteria, parseSearchCriteria } from './filter-criteria.js';
 import type { ParseContext } from './parse-context.js';
 import type { SubscriptionFilter, SubscriptionModel } from './subscription.js';
@@ -38,8 +30,23 @@ const CANONICAL = /^(?:https?:\/\/|urn:)\S+$/i;
 // Search parameters that shape a result page rather than select resources: a subscription has no
 // result page, so they cannot mean anything in criteria.
 const RESULT_PARAMETERS = new Set([
-  '_format', '_pretty', '_summary', '_elements', '_count', '_sort', '_include', '_revinclude',
-  '_contained', '_containedType', '_total', '_page', '_offset', '_getpages', '_maxresults', '_graph', '_query',
+  '_format',
+  '_pretty',
+  '_summary',
+  '_elements',
+  '_count',
+  '_sort',
+  '_include',
+  '_revinclude',
+  '_contained',
+  '_containedType',
+  '_total',
+  '_page',
+  '_offset',
+  '_getpages',
+  '_maxresults',
+  '_graph',
+  '_query',
 ]);
 
 export function parseR4Subscription(o: SubscriptionObjectJson, ctx: ParseContext): SubscriptionModel {
@@ -58,7 +65,7 @@ export function parseR4Subscription(o: SubscriptionObjectJson, ctx: ParseContext
   const status = parseStatus(s.status);
   const end = parseEnd(s.end, ctx);
   if (s.criteria === undefined) throw required('Subscription.criteria', 'criteria is required: a topic canonical URL, or a search such as Patient?name=x');
-  if (s.channel === undefined) throw required('Subscription.channel', "channel is required (at least {\"type\": \"websocket\"})");
+  if (s.channel === undefined) throw required('Subscription.channel', 'channel is required (at least {"type": "websocket"})');
   const channel = s.channel;
   rejectModifierExtensions(channel.modifierExtension, 'Subscription.channel');
   checkChannelType(channel);
@@ -66,11 +73,7 @@ export function parseR4Subscription(o: SubscriptionObjectJson, ctx: ParseContext
   const criteriaExtensions = s._criteria?.extension ?? [];
   const crossVersion = criteriaExtensions.find((e) => CROSS_VERSION_BACKPORT.test(e.url));
   if (crossVersion) {
-    throw refused(
-      'not-supported',
-      'Subscription.criteria.extension',
-      `extension ${crossVersion.url} is a cross-version copy, not the backport IG's; filters use ${EXT_FILTER_CRITERIA}`,
-    );
+    throw refused('not-supported', 'Subscription.criteria.extension', `extension ${crossVersion.url} is a cross-version copy, not the backport IG's; filters use ${EXT_FILTER_CRITERIA}`);
   }
 
   const topicBased = CANONICAL.test(s.criteria);
@@ -163,12 +166,7 @@ function payloadContent(channel: R4ChannelJson): string | undefined {
   return extension && extensionValue(extension, 'valueCode', 'string', where);
 }
 
-function channelNumber(
-  channel: R4ChannelJson,
-  url: string,
-  valueKey: `value${string}`,
-  check: (value: number, where: string) => number,
-): number | undefined {
+function channelNumber(channel: R4ChannelJson, url: string, valueKey: `value${string}`, check: (value: number, where: string) => number): number | undefined {
   const where = `Subscription.channel.extension('${url}')`;
   const extension = singleExtension(channel.extension, url, where);
   return extension && check(extensionValue(extension, valueKey, 'number', where), where);

@@ -24,10 +24,7 @@ import { R4_ONLY_ELEMENTS, type CodingJson, type SubscriptionObjectJson, type R5
 const CHANNEL_TYPE_SYSTEM = 'http://terminology.hl7.org/CodeSystem/subscription-channel-type';
 
 // The R5 search-modifier-code list bound to Subscription.filterBy.modifier.
-const MODIFIERS: readonly string[] = [
-  'missing', 'exact', 'contains', 'not', 'text', 'in', 'not-in', 'below', 'above', 'type',
-  'identifier', 'of-type', 'code-text', 'text-advanced', 'iterate',
-];
+const MODIFIERS: readonly string[] = ['missing', 'exact', 'contains', 'not', 'text', 'in', 'not-in', 'below', 'above', 'type', 'identifier', 'of-type', 'code-text', 'text-advanced', 'iterate'];
 
 export function parseR5Subscription(o: SubscriptionObjectJson, ctx: ParseContext): SubscriptionModel {
   for (const key of R4_ONLY_ELEMENTS) {

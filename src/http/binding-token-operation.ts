@@ -63,7 +63,11 @@ export function bindingTokenOperation(ctx: OwnedContext) {
   function requireActive(ids: string[]): void {
     const inactive = ids.filter((id) => !ctx.registry.get(id));
     if (inactive.length > 0) {
-      throw new Refused(422, 'processing', `${inactive.map((id) => `Subscription/${id}`).join(', ')} ${inactive.length === 1 ? 'is' : 'are'} not active (a websocket subscription must be active to be bound)`);
+      throw new Refused(
+        422,
+        'processing',
+        `${inactive.map((id) => `Subscription/${id}`).join(', ')} ${inactive.length === 1 ? 'is' : 'are'} not active (a websocket subscription must be active to be bound)`,
+      );
     }
   }
 
@@ -92,7 +96,15 @@ export function bindingTokenOperation(ctx: OwnedContext) {
         { name: 'websocket-url', valueUrl: ctx.wsUrl },
       ],
     };
-    send(ex, 200, [['Content-Type', FHIR_JSON], ['Cache-Control', 'no-store']], JSON.stringify(body));
+    send(
+      ex,
+      200,
+      [
+        ['Content-Type', FHIR_JSON],
+        ['Cache-Control', 'no-store'],
+      ],
+      JSON.stringify(body),
+    );
   }
 
   function failed(ex: Exchange, err: unknown): void {
@@ -103,7 +115,11 @@ export function bindingTokenOperation(ctx: OwnedContext) {
       // Relay the upstream's own answer (401/403/404 ...); a body that is not JSON becomes an OperationOutcome.
       if (body !== undefined) return relay(ex, { status, headers, text: JSON.stringify(body) }, ctx.rewriter);
       const code = status === 401 ? 'login' : status === 403 ? 'forbidden' : status === 404 ? 'not-found' : 'exception';
-      return relay(ex, { status, headers: { ...headers, 'content-type': FHIR_JSON, 'content-length': undefined }, text: JSON.stringify(outcome(code, `The FHIR server answered ${status}`)) }, ctx.rewriter);
+      return relay(
+        ex,
+        { status, headers: { ...headers, 'content-type': FHIR_JSON, 'content-length': undefined }, text: JSON.stringify(outcome(code, `The FHIR server answered ${status}`)) },
+        ctx.rewriter,
+      );
     }
     if (!answeredUpstreamFailure(ex, err)) throw err;
   }

@@ -81,7 +81,12 @@ export function consoleHandler(assets: Map<string, Asset>, settings: () => Conso
     if (rel === '') return send(ex, 308, [...headers, ['Location', `${CONSOLE_PATH}/`], ['Content-Type', 'text/plain; charset=utf-8']], `${CONSOLE_PATH}/`);
     const name = rel === '/' ? 'index.html' : rel.slice(1);
     if (name === 'settings.json') {
-      send(ex, 200, [...headers, ['Content-Type', 'application/json'], ['Cache-Control', 'no-store']], JSON.stringify({ fhirBasePath: current.fhirBasePath, fhirVersion: current.fhirVersion, demo: current.demo }));
+      send(
+        ex,
+        200,
+        [...headers, ['Content-Type', 'application/json'], ['Cache-Control', 'no-store']],
+        JSON.stringify({ fhirBasePath: current.fhirBasePath, fhirVersion: current.fhirVersion, demo: current.demo }),
+      );
       return;
     }
     const asset = assets.get(name);

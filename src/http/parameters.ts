@@ -9,7 +9,6 @@ export class ParametersInvalid extends Error {
   override name = 'ParametersInvalid';
 }
 
-
 const PRIMITIVE = /^value(String|Id|Code|Integer|Integer64|UnsignedInt|PositiveInt|Uri|Url|Canonical|Boolean|DateTime|Instant|Decimal)$/;
 
 /** Must be called synchronously in the handler: it registers the body reader for POST. */
@@ -19,18 +18,21 @@ export function readOperationParams(ex: Exchange, limit: number): Promise<Operat
   for (const [name, value] of new URLSearchParams(ex.query)) add(name, value);
   if (ex.method !== 'POST') return Promise.resolve(params);
   const body = readBody(ex, limit);
-  return body.then((bytes) => {
-    if (bytes.length === 0) return params;
-    const type = (ex.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
-    if (type === 'application/x-www-form-urlencoded') {
-      for (const [name, value] of new URLSearchParams(bytes.toString('utf8'))) add(name, value);
+  return body.then(
+    (bytes) => {
+      if (bytes.length === 0) return params;
+      const type = (ex.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+      if (type === 'application/x-www-form-urlencoded') {
+        for (const [name, value] of new URLSearchParams(bytes.toString('utf8'))) add(name, value);
+        return params;
+      }
+      for (const [name, value] of parametersInBody(bytes.toString('utf8'), limit)) add(name, value);
       return params;
-    }
-    for (const [name, value] of parametersInBody(bytes.toString('utf8'), limit)) add(name, value);
-    return params;
-  }, (err: unknown) => {
-    throw err instanceof BodyTooLarge ? new ParametersInvalid(err.message) : err;
-  });
+    },
+    (err: unknown) => {
+      throw err instanceof BodyTooLarge ? new ParametersInvalid(err.message) : err;
+    },
+  );
 }
 
 /** The name and primitive value of each parameter of a Parameters body; ParametersInvalid says what is wrong. */
@@ -61,5 +63,8 @@ function isObject(value: unknown): value is Record<string, unknown> {
 
 /** All values of a parameter, comma-separated values split as FHIR search does. */
 export function values(params: OperationParams, name: string): string[] {
-  return (params.get(name) ?? []).flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
+  return (params.get(name) ?? [])
+    .flatMap((v) => v.split(','))
+    .map((v) => v.trim())
+    .filter(Boolean);
 }

@@ -24,7 +24,10 @@ export class HttpServer {
   private readonly inflight = new Set<Exchange>();
   private drained: (() => void) | null = null;
 
-  constructor(private readonly logger: Logger, private readonly metrics: Metrics) {
+  constructor(
+    private readonly logger: Logger,
+    private readonly metrics: Metrics,
+  ) {
     silenceServerHeader();
     this.app.any('/*', (res, req) => {
       const ex = this.open(res, req, 'unknown');
@@ -162,7 +165,7 @@ async function listenFailure(host: string, port: number): Promise<string> {
     case 'EACCES':
       return 'not permitted (a port below 1024 needs privileges)';
     case 'EADDRNOTAVAIL':
-      return 'the address is not one of this host\'s';
+      return "the address is not one of this host's";
     case undefined:
       return 'refused by the HTTP server library (the port was free when checked again)';
     default:

@@ -25,7 +25,10 @@ export class SubscriptionRegistry {
   private readonly touched = new Map<string, number>();
   private unsubscribe: Unsubscribe | undefined;
 
-  constructor(private readonly engine: Engine, private readonly logger: Logger) {}
+  constructor(
+    private readonly engine: Engine,
+    private readonly logger: Logger,
+  ) {}
 
   /** Subscribes to changes before loading, so nothing published in between is missed. */
   async start(): Promise<void> {

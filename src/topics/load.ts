@@ -74,8 +74,7 @@ export function topicsFromSearchBundle(bundle: unknown, origin: string, logger: 
     if (mode === 'include' || mode === 'outcome' || resource.resourceType === 'OperationOutcome') return;
     // A search by Basic.code should only return topics, but other Basic resources are not errors.
     if (resource.resourceType === 'Basic' && !isTopicBasic(resource)) return;
-    const reference =
-      typeof resource.id === 'string' ? `${String(resource.resourceType)}/${resource.id}` : typeof raw.fullUrl === 'string' ? raw.fullUrl : `${origin}#entry${i}`;
+    const reference = typeof resource.id === 'string' ? `${String(resource.resourceType)}/${resource.id}` : typeof raw.fullUrl === 'string' ? raw.fullUrl : `${origin}#entry${i}`;
     try {
       topics.push(accept(resource, { kind: 'upstream', reference }, logger));
     } catch (err) {

@@ -62,9 +62,7 @@ export function basicToSubscriptionTopic(basic: JsonObject): JsonObject {
         modifier: children(e, 'modifier'),
       }),
     ),
-    notificationShape: element('notificationShape').map((e) =>
-      compact({ resource: child(e, 'resource'), include: children(e, 'include'), revInclude: children(e, 'revInclude') }),
-    ),
+    notificationShape: element('notificationShape').map((e) => compact({ resource: child(e, 'resource'), include: children(e, 'include'), revInclude: children(e, 'revInclude') })),
   });
 }
 

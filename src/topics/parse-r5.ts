@@ -5,18 +5,7 @@ import { canonicalOf } from './canonical.js';
 import { TopicInvalid } from './invalid.js';
 import { compact, list, object, optionalBoolean, optionalCode, optionalString, requiredString, strings, type JsonObject } from './json.js';
 import { resourceTypeOf } from './resource-type.js';
-import type {
-  CanFilterBy,
-  Comparator,
-  CriteriaResult,
-  Interaction,
-  NotificationShape,
-  QueryCriteria,
-  ResourceTrigger,
-  Topic,
-  TopicSource,
-  TopicStatus,
-} from './topic.js';
+import type { CanFilterBy, Comparator, CriteriaResult, Interaction, NotificationShape, QueryCriteria, ResourceTrigger, Topic, TopicSource, TopicStatus } from './topic.js';
 
 /** A parsed topic and what the parser had to ignore to accept it (for the loader to log). */
 export interface ParsedTopic {
@@ -94,7 +83,11 @@ export function parseSubscriptionTopic(o: JsonObject, source: TopicSource, label
  */
 export function topicIdFromCanonical(url: string, version?: string): string {
   const tail = url.split(/[?#]/)[0]!.split('/').filter(Boolean).pop() ?? '';
-  const slug = tail.replace(/[^A-Za-z0-9.-]+/g, '-').replace(/^[-.]+|[-.]+$/g, '').slice(0, 48) || 'topic';
+  const slug =
+    tail
+      .replace(/[^A-Za-z0-9.-]+/g, '-')
+      .replace(/^[-.]+|[-.]+$/g, '')
+      .slice(0, 48) || 'topic';
   const hash = createHash('sha256').update(canonicalOf({ url, version })).digest('hex').slice(0, 12);
   return `${slug}-${hash}`;
 }
@@ -105,9 +98,7 @@ function trigger(raw: unknown, path: string): ResourceTrigger {
   const resource = resourceTypeOf(resourceUri);
   if (resource === undefined) throw new TopicInvalid(`${path}.resource ${JSON.stringify(resourceUri)} is not a FHIR resource type`);
 
-  const supportedInteraction = unique(
-    strings(o.supportedInteraction, `${path}.supportedInteraction`).map((s, i) => optionalCode(s, `${path}.supportedInteraction[${i}]`, INTERACTIONS)!),
-  );
+  const supportedInteraction = unique(strings(o.supportedInteraction, `${path}.supportedInteraction`).map((s, i) => optionalCode(s, `${path}.supportedInteraction[${i}]`, INTERACTIONS)!));
   return compact({
     resource,
     supportedInteraction,

@@ -67,7 +67,12 @@ export class TopicRegistry implements TopicLookup {
         const key = canonicalOf(topic);
         const kept = byCanonical.get(key);
         if (kept !== undefined) {
-          this.report(reported, `canonical ${key} ${describe(topic.source)}`, { topic: key, ignored: describe(topic.source), kept: describe(kept.source) }, 'two topics have the same url and version; the first is used');
+          this.report(
+            reported,
+            `canonical ${key} ${describe(topic.source)}`,
+            { topic: key, ignored: describe(topic.source), kept: describe(kept.source) },
+            'two topics have the same url and version; the first is used',
+          );
           continue;
         }
         byCanonical.set(key, topic);

@@ -28,8 +28,7 @@ export interface BasicTopicJson {
 type Value = Omit<ExtensionJson, 'url' | 'extension'>;
 
 /** One extension per present value; none for an absent one. */
-const ext = (url: string, value: Value | undefined): ExtensionJson[] =>
-  value === undefined || Object.values(value).every((v) => v === undefined) ? [] : [{ url, ...compact(value) }];
+const ext = (url: string, value: Value | undefined): ExtensionJson[] => (value === undefined || Object.values(value).every((v) => v === undefined) ? [] : [{ url, ...compact(value) }]);
 const complex = (url: string, children: ExtensionJson[]): ExtensionJson => ({ url, extension: children });
 const text = (s: string | undefined): Value | undefined => (s === undefined ? undefined : { valueString: s });
 const codes = (url: string, values: readonly string[]) => values.flatMap((v) => ext(url, { valueCode: v }));
@@ -77,13 +76,7 @@ export function renderBasicTopic(topic: Topic): BasicTopicJson {
         ...codes('modifier', f.modifier),
       ]),
     ),
-    ...topic.notificationShape.map((s) =>
-      complex(x('notificationShape'), [
-        ...ext('resource', { valueUri: s.resource }),
-        ...texts('include', s.include),
-        ...texts('revInclude', s.revInclude),
-      ]),
-    ),
+    ...topic.notificationShape.map((s) => complex(x('notificationShape'), [...ext('resource', { valueUri: s.resource }), ...texts('include', s.include), ...texts('revInclude', s.revInclude)])),
   ];
   return {
     resourceType: 'Basic',

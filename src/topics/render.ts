@@ -80,9 +80,7 @@ export function renderTopic(topic: Topic, version: FhirVersion): SubscriptionTop
       }),
     ),
     canFilterBy: nonEmpty(topic.canFilterBy.map((f) => (version === 'R5' ? filterR5(f) : filterR4B(f)))),
-    notificationShape: nonEmpty(
-      topic.notificationShape.map((s) => compact({ resource: s.resource, include: nonEmpty(s.include), revInclude: nonEmpty(s.revInclude) })),
-    ),
+    notificationShape: nonEmpty(topic.notificationShape.map((s) => compact({ resource: s.resource, include: nonEmpty(s.include), revInclude: nonEmpty(s.revInclude) }))),
   });
 }
 

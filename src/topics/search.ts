@@ -123,5 +123,4 @@ function noModifier(param: string, modifier: string | undefined): void {
   if (modifier !== undefined) throw unsupportedModifier(param, modifier);
 }
 
-const unsupportedModifier = (param: string, modifier: string) =>
-  new TopicSearchError(`modifier :${modifier} is not supported on SubscriptionTopic search parameter ${param.split(':')[0]}`, param);
+const unsupportedModifier = (param: string, modifier: string) => new TopicSearchError(`modifier :${modifier} is not supported on SubscriptionTopic search parameter ${param.split(':')[0]}`, param);

@@ -43,10 +43,7 @@ export interface NotificationShape {
   revInclude: string[];
 }
 
-export type TopicSource =
-  | { kind: 'config'; file: string }
-  | { kind: 'upstream'; reference: string }
-  | { kind: 'implicit' };
+export type TopicSource = { kind: 'config'; file: string } | { kind: 'upstream'; reference: string } | { kind: 'implicit' };
 
 export interface Topic {
   url: string;

@@ -63,9 +63,7 @@ export function topicFires(version: FhirVersion, topic: Topic, input: TriggerInp
  * only then; for a delete it always needs the deleted version, so that case is not asked.
  */
 export function needsPrevious(topic: Topic, resourceType: string): boolean {
-  return triggersFor(topic, resourceType, 'update').some(
-    (t) => t.queryCriteria?.previous !== undefined || (t.fhirPathCriteria !== undefined && mentionsPrevious(t.fhirPathCriteria)),
-  );
+  return triggersFor(topic, resourceType, 'update').some((t) => t.queryCriteria?.previous !== undefined || (t.fhirPathCriteria !== undefined && mentionsPrevious(t.fhirPathCriteria)));
 }
 
 /**
@@ -131,18 +129,8 @@ type Side = 'pass' | 'fail' | 'skip' | 'undecidable';
 
 function queryCriteriaPass(criteria: QueryCriteria, input: TriggerInput, evaluateQuery: QueryEvaluator): Verdict {
   const { interaction } = input;
-  const previous =
-    criteria.previous === undefined
-      ? 'skip'
-      : interaction === 'create'
-        ? stoodIn(criteria.resultForCreate)
-        : test(evaluateQuery, input.resourceType, input.previous, criteria.previous);
-  const current =
-    criteria.current === undefined
-      ? 'skip'
-      : interaction === 'delete'
-        ? stoodIn(criteria.resultForDelete)
-        : test(evaluateQuery, input.resourceType, input.current, criteria.current);
+  const previous = criteria.previous === undefined ? 'skip' : interaction === 'create' ? stoodIn(criteria.resultForCreate) : test(evaluateQuery, input.resourceType, input.previous, criteria.previous);
+  const current = criteria.current === undefined ? 'skip' : interaction === 'delete' ? stoodIn(criteria.resultForDelete) : test(evaluateQuery, input.resourceType, input.current, criteria.current);
   return combine(previous, current, criteria.requireBoth === true);
 }
 

@@ -14,7 +14,10 @@ export const SERVICE: Credentials = { kind: 'service' };
 
 export class UpstreamError extends Error {
   override name = 'UpstreamError';
-  constructor(readonly response: FhirResponse, what: string) {
+  constructor(
+    readonly response: FhirResponse,
+    what: string,
+  ) {
     super(`${what}: the FHIR server answered ${response.status}`);
   }
 }

@@ -4,7 +4,12 @@ import type { Exchange } from '../http/exchange.js';
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
 
 function connectionTokens(value: string | undefined): Set<string> {
-  return new Set((value ?? '').split(',').map((t) => t.trim().toLowerCase()).filter(Boolean));
+  return new Set(
+    (value ?? '')
+      .split(',')
+      .map((t) => t.trim().toLowerCase())
+      .filter(Boolean),
+  );
 }
 
 /**
@@ -39,11 +44,7 @@ const SET_BY_UWS = new Set(['date', 'content-length']);
  * every header, not only the usual Location, Content-Location and Link: Refresh, a
  * WWW-Authenticate realm, a CSP or a vendor header can carry them as well.
  */
-export function clientResponseHeaders(
-  headers: Record<string, string | string[] | undefined>,
-  rewrite: (value: string) => string,
-  drop: ReadonlySet<string> = new Set(),
-): Array<[string, string]> {
+export function clientResponseHeaders(headers: Record<string, string | string[] | undefined>, rewrite: (value: string) => string, drop: ReadonlySet<string> = new Set()): Array<[string, string]> {
   const named = connectionTokens(headers.connection as string | undefined);
   const out: Array<[string, string]> = [];
   for (const [name, value] of Object.entries(headers)) {

@@ -119,9 +119,7 @@ export function createProxy(opts: ProxyOptions): Proxy {
       size = undefined;
       const decoder = encoding && encoding !== 'identity' ? DECODERS[encoding]!() : undefined;
       if (decoder) drop.add('content-encoding');
-      source = decoder
-        ? (pipeline(upstream.body, decoder, opts.rewriter.stream(), () => {}))
-        : (pipeline(upstream.body, opts.rewriter.stream(), () => {}));
+      source = decoder ? pipeline(upstream.body, decoder, opts.rewriter.stream(), () => {}) : pipeline(upstream.body, opts.rewriter.stream(), () => {});
     }
     const headers = clientResponseHeaders(upstream.headers, (v) => opts.rewriter.header(v), drop);
     const success = status >= 200 && status < 300;

@@ -27,10 +27,12 @@ interface Part {
 const entries = (f: Record<string, unknown>) => (f.entry as Entry[] | undefined) ?? [];
 const events = (f: Record<string, unknown>) => {
   const status = (f.entry as Array<{ resource: { parameter: Array<{ name: string; part?: Part[] }> } }>)[0]!.resource;
-  return status.parameter.filter((p) => p.name === 'notification-event').map((p) => ({
-    number: Number(p.part!.find((x) => x.name === 'event-number')!.valueString),
-    focus: p.part!.find((x) => x.name === 'focus')?.valueReference?.reference,
-  }));
+  return status.parameter
+    .filter((p) => p.name === 'notification-event')
+    .map((p) => ({
+      number: Number(p.part!.find((x) => x.name === 'event-number')!.valueString),
+      focus: p.part!.find((x) => x.name === 'focus')?.valueReference?.reference,
+    }));
 };
 const isEvent = (f: Record<string, unknown>) => notificationType(f) === 'event-notification';
 
@@ -106,7 +108,10 @@ for (const kind of ['memory', 'redis'] as const) {
 
       for (const c of [d, h]) {
         const got = await notifications(c, 4);
-        expect(got.map((f) => events(f)[0]!.number), 'true event numbers, no gap').to.deep.equal([1, 2, 3, 4]);
+        expect(
+          got.map((f) => events(f)[0]!.number),
+          'true event numbers, no gap',
+        ).to.deep.equal([1, 2, 3, 4]);
         // The patients: exactly what an `empty` subscription gets (status only, no focus, no topic).
         for (const f of got.slice(0, 3)) {
           expect(entries(f), 'no entry besides the status').to.have.length(1);
@@ -124,7 +129,7 @@ for (const kind of ['memory', 'redis'] as const) {
       expect(events(full[0]!)[0]!.focus).to.equal(`${base}/Patient/${patients[0]}`);
     });
 
-    it('replay on bind (events-since) follows the same rule with the binding\'s credential', async () => {
+    it("replay on bind (events-since) follows the same rule with the binding's credential", async () => {
       const denied = await subscribe(USERS.scheduler, 'full-resource');
       const allowed = await subscribe(USERS.clinician, 'full-resource');
       // Bound first so that the events are logged for both (a subscription logs from its start).
@@ -176,7 +181,12 @@ for (const kind of ['memory', 'redis'] as const) {
 
       const raised = await $events(USERS.clinician, idOnly, 'full-resource');
       expect(events(raised)[0]!.focus).to.equal(`${base}/Patient/${p}`);
-      expect(entries(raised).slice(1).every((e) => e.resource === undefined), 'id-only stays id-only').to.equal(true);
+      expect(
+        entries(raised)
+          .slice(1)
+          .every((e) => e.resource === undefined),
+        'id-only stays id-only',
+      ).to.equal(true);
       expect(JSON.stringify(raised)).to.not.match(/Events-1/);
 
       const shown = await $events(USERS.clinician, full, 'full-resource');
@@ -201,7 +211,12 @@ for (const kind of ['memory', 'redis'] as const) {
       const res = await fhir<Record<string, unknown>>('GET', `${base}/Subscription/${id}/$events?content=full-resource`, undefined, as(USERS.clinician));
       expect(res.status).to.equal(200);
       expect(events(res.body)[0]!.focus).to.equal(`${base}/Patient/${p}`);
-      expect(entries(res.body).slice(1).every((e) => e.resource === undefined), 'still id-only').to.equal(true);
+      expect(
+        entries(res.body)
+          .slice(1)
+          .every((e) => e.resource === undefined),
+        'still id-only',
+      ).to.equal(true);
       expect(JSON.stringify(res.body)).to.not.match(/Off-1/);
     });
 
@@ -302,7 +317,9 @@ for (const kind of ['memory', 'redis'] as const) {
       const base = gateway.baseUrl;
       const sub = await fhir<{ id: string }>('POST', `${base}/Subscription`, backportSubscription({ topic: PATIENT_TOPIC, content: 'full-resource' }), { authorization: USERS.scheduler });
       expect(sub.status).to.equal(201);
-      const tok = await fhir<{ parameter: Array<{ name: string; valueString?: string }> }>('GET', `${base}/Subscription/${sub.body.id}/$get-ws-binding-token`, undefined, { authorization: USERS.scheduler });
+      const tok = await fhir<{ parameter: Array<{ name: string; valueString?: string }> }>('GET', `${base}/Subscription/${sub.body.id}/$get-ws-binding-token`, undefined, {
+        authorization: USERS.scheduler,
+      });
       const c = await WsClient.connect(`ws://127.0.0.1:${gateway.port}/ws`);
       try {
         c.send(`bind-with-token ${tok.body.parameter.find((p) => p.name === 'token')!.valueString}`);

@@ -48,10 +48,16 @@ describe('visibility checks against the upstream', function () {
     const clinician = store.credential(USERS.clinician);
     const before = asks(USERS.clinician);
     const verdict = await v.check(clinician, refs());
-    expect([...verdict.visible].sort()).to.deep.equal(refs().map((r) => r.reference).sort());
+    expect([...verdict.visible].sort()).to.deep.equal(
+      refs()
+        .map((r) => r.reference)
+        .sort(),
+    );
     expect(asks(USERS.clinician) - before).to.equal(1);
     const last = up.requests.filter((r) => r.user === USERS.clinician).pop()!;
-    expect(last.query).to.include(`_id=${patients.join(',')}`).and.include('_elements=id');
+    expect(last.query)
+      .to.include(`_id=${patients.join(',')}`)
+      .and.include('_elements=id');
     await v.check(clinician, refs());
     expect(asks(USERS.clinician) - before, 'answered from the cache').to.equal(1);
     await v.check(clinician, [{ reference: `Patient/${patients[0]}`, versionId: '2' }]);

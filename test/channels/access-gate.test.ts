@@ -26,7 +26,11 @@ describe('access gate (live deliveries wait for their checks in order)', () => {
       const gate = new AccessGate(visibility, createLogger('silent'));
       // One credential per event, so each check is its own read (one credential's would be batched into one search).
       const store = new CredentialStore(engine, 'g'.repeat(32));
-      const [credential, second, third] = ['Bearer x', 'Bearer y', 'Bearer z'].map((h) => store.credential(h)) as [ReturnType<typeof store.credential>, ReturnType<typeof store.credential>, ReturnType<typeof store.credential>];
+      const [credential, second, third] = ['Bearer x', 'Bearer y', 'Bearer z'].map((h) => store.credential(h)) as [
+        ReturnType<typeof store.credential>,
+        ReturnType<typeof store.credential>,
+        ReturnType<typeof store.credential>,
+      ];
       const order: string[] = [];
       const done = new Promise<void>((resolve) => {
         gate.run('sub-a', [credential], [{ reference: 'Patient/slow' }], (v) => order.push(`a1:${v!.get(credential.id)!.visible.has('Patient/slow')}`));

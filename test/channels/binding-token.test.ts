@@ -43,7 +43,6 @@ async function rejection(p: Promise<unknown>): Promise<TokenRejectionReason> {
   throw new Error('expected the token to be rejected');
 }
 
-
 const rsa = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
 const ec = generateKeyPairSync('ec', { namedCurve: 'prime256v1', privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
 
@@ -70,7 +69,13 @@ for (const kind of ['memory', 'redis'] as const) {
       return e;
     };
     const tokens = (opts: { engine?: Engine; keys?: TokenKeys; lifetimeSeconds?: number; issuer?: string } = {}) =>
-      new BindingTokens({ engine: opts.engine ?? engine, keys: opts.keys ?? { algorithm: 'HS256', secret: SECRET }, lifetimeSeconds: opts.lifetimeSeconds ?? 60, issuer: opts.issuer ?? ISSUER, logger });
+      new BindingTokens({
+        engine: opts.engine ?? engine,
+        keys: opts.keys ?? { algorithm: 'HS256', secret: SECRET },
+        lifetimeSeconds: opts.lifetimeSeconds ?? 60,
+        issuer: opts.issuer ?? ISSUER,
+        logger,
+      });
 
     before(async () => {
       if (kind === 'redis') redis = await startRedis();
@@ -97,7 +102,9 @@ for (const kind of ['memory', 'redis'] as const) {
 
     it('refuses to issue a token for no subscription', async () => {
       let error: unknown;
-      await tokens().issue([]).catch((err: unknown) => (error = err));
+      await tokens()
+        .issue([])
+        .catch((err: unknown) => (error = err));
       expect(error).to.be.instanceOf(RangeError);
     });
 
@@ -195,7 +202,10 @@ for (const kind of ['memory', 'redis'] as const) {
       expect(await rejection(two.verify(second.token))).to.equal('revoked');
     });
 
-    for (const [algorithm, pair] of [['RS256', rsa], ['ES256', ec]] as const) {
+    for (const [algorithm, pair] of [
+      ['RS256', rsa],
+      ['ES256', ec],
+    ] as const) {
       it(`issues and verifies ${algorithm} tokens with a key pair`, async () => {
         const keys: TokenKeys = { algorithm, privateKey: pair.privateKey, publicKey: pair.publicKey };
         const t = tokens({ keys });
@@ -262,7 +272,11 @@ for (const kind of ['memory', 'redis'] as const) {
       expect(expiration?.valueDateTime).to.match(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/);
       expect(new Date(expiration!.valueDateTime!).getTime()).to.be.within(Date.now() + 3_590_000, Date.now() + 3_600_000);
       expect(url?.valueUrl).to.equal(`ws://localhost:${gateway.port}/ws`);
-      expect(param(res.body, 'subscription').map((p) => p.valueString).sort()).to.deep.equal([...ids].sort());
+      expect(
+        param(res.body, 'subscription')
+          .map((p) => p.valueString)
+          .sort(),
+      ).to.deep.equal([...ids].sort());
       const claims = await gateway.tokens.verify(token!.valueString!);
       expect([...claims.subscriptions].sort()).to.deep.equal([...ids].sort());
       expect(claims.expiresAt.toISOString()).to.equal(new Date(expiration!.valueDateTime!).toISOString());
@@ -287,7 +301,13 @@ for (const kind of ['memory', 'redis'] as const) {
       const b = await create();
       await expectToken(await fhir<ParametersResource>('GET', `${base}/Subscription/$get-ws-binding-token?id=${a}&id=${b}`), [a, b]);
       await expectToken(await fhir<ParametersResource>('GET', `${base}/Subscription/$get-ws-binding-token?id=${a},${b}`), [a, b]);
-      const body = { resourceType: 'Parameters', parameter: [{ name: 'id', valueId: a }, { name: 'id', valueString: b }] };
+      const body = {
+        resourceType: 'Parameters',
+        parameter: [
+          { name: 'id', valueId: a },
+          { name: 'id', valueString: b },
+        ],
+      };
       await expectToken(await fhir<ParametersResource>('POST', `${base}/Subscription/$get-ws-binding-token`, body), [a, b]);
     });
 
@@ -295,7 +315,11 @@ for (const kind of ['memory', 'redis'] as const) {
       const active = await create();
       const off = await create({ status: 'off' });
       // A rest-hook subscription written straight to the upstream: readable, but not one the gateway serves.
-      const restHook = await fhir<{ id: string }>('POST', `${upstream.url}/Subscription`, { ...backportSubscription({ channelType: 'rest-hook' }), status: 'active', channel: { type: 'rest-hook', endpoint: 'https://example.org/hook', payload: 'application/fhir+json' } });
+      const restHook = await fhir<{ id: string }>('POST', `${upstream.url}/Subscription`, {
+        ...backportSubscription({ channelType: 'rest-hook' }),
+        status: 'active',
+        channel: { type: 'rest-hook', endpoint: 'https://example.org/hook', payload: 'application/fhir+json' },
+      });
       expect(restHook.status).to.equal(201);
       const res = await fhir<ParametersResource>('GET', `${base}/Subscription/$get-ws-binding-token`);
       const expected = [...gateway.subscriptions.registry.all()].map((s) => s.id);
@@ -329,7 +353,13 @@ for (const kind of ['memory', 'redis'] as const) {
       expect(instance.status).to.equal(422);
       expect(instance.body.issue[0]!.diagnostics).to.include(`Subscription/${off} is not active`);
       const active = await create();
-      const type = await fhir<OperationOutcome>('POST', `${base}/Subscription/$get-ws-binding-token`, { resourceType: 'Parameters', parameter: [{ name: 'id', valueId: active }, { name: 'id', valueId: off }] });
+      const type = await fhir<OperationOutcome>('POST', `${base}/Subscription/$get-ws-binding-token`, {
+        resourceType: 'Parameters',
+        parameter: [
+          { name: 'id', valueId: active },
+          { name: 'id', valueId: off },
+        ],
+      });
       expect(type.status).to.equal(422);
       expect(type.body.issue[0]!.diagnostics).to.include(`Subscription/${off} is not active`);
     });
@@ -343,7 +373,14 @@ for (const kind of ['memory', 'redis'] as const) {
       const id = await create();
       const token = await expectToken(await fhir<ParametersResource>('GET', `${base}/Subscription/${id}/$get-ws-binding-token`), [id]);
       expect((await fhir('DELETE', `${base}/Subscription/${id}`)).status).to.be.within(200, 204);
-      await until(async () => (await gateway.tokens.verify(token).then(() => 'ok', (err: TokenRejected) => err.reason)) === 'revoked', 'the token to be revoked');
+      await until(
+        async () =>
+          (await gateway.tokens.verify(token).then(
+            () => 'ok',
+            (err: TokenRejected) => err.reason,
+          )) === 'revoked',
+        'the token to be revoked',
+      );
     });
 
     it('turning the subscription off revokes its tokens', async () => {
@@ -351,12 +388,19 @@ for (const kind of ['memory', 'redis'] as const) {
       const token = await expectToken(await fhir<ParametersResource>('GET', `${base}/Subscription/${id}/$get-ws-binding-token`), [id]);
       const off = await fhir('PUT', `${base}/Subscription/${id}`, { ...backportSubscription({ status: 'off' }), id });
       expect(off.status).to.equal(200);
-      await until(async () => (await gateway.tokens.verify(token).then(() => 'ok', (err: TokenRejected) => err.reason)) === 'revoked', 'the token to be revoked');
+      await until(
+        async () =>
+          (await gateway.tokens.verify(token).then(
+            () => 'ok',
+            (err: TokenRejected) => err.reason,
+          )) === 'revoked',
+        'the token to be revoked',
+      );
     });
   });
 }
 
-describe('$get-ws-binding-token asks the upstream with the caller\'s credentials', () => {
+describe("$get-ws-binding-token asks the upstream with the caller's credentials", () => {
   let upstream: Awaited<ReturnType<typeof startHttpServer>>;
   let gateway: Gateway;
   let base: string;
@@ -405,7 +449,7 @@ describe('$get-ws-binding-token asks the upstream with the caller\'s credentials
     seen.length = 0;
   });
 
-  it('without credentials the upstream\'s 401 is relayed', async () => {
+  it("without credentials the upstream's 401 is relayed", async () => {
     const res = await fhir<OperationOutcome>('GET', `${base}/Subscription/guarded/$get-ws-binding-token`);
     expect(res.status).to.equal(401);
     expect(res.body.issue[0]!.diagnostics).to.equal('who are you?');
@@ -413,7 +457,7 @@ describe('$get-ws-binding-token asks the upstream with the caller\'s credentials
     expect(seen).to.deep.equal([{ path: '/Subscription/guarded', authorization: undefined }]);
   });
 
-  it('with the caller\'s credentials the read succeeds, and the gateway goes on to its own checks', async () => {
+  it("with the caller's credentials the read succeeds, and the gateway goes on to its own checks", async () => {
     const res = await fhir<OperationOutcome>('GET', `${base}/Subscription/guarded/$get-ws-binding-token`, undefined, { authorization: 'Bearer user' });
     // Readable, but not active in this gateway's registry (the gateway's own identity could not list it).
     expect(res.status).to.equal(422);
@@ -421,7 +465,7 @@ describe('$get-ws-binding-token asks the upstream with the caller\'s credentials
     expect(seen).to.deep.equal([{ path: '/Subscription/guarded', authorization: 'Bearer user' }]);
   });
 
-  it('type level searches with the caller\'s credentials', async () => {
+  it("type level searches with the caller's credentials", async () => {
     const anonymous = await fhir<OperationOutcome>('GET', `${base}/Subscription/$get-ws-binding-token?id=guarded`);
     expect(anonymous.status).to.equal(401);
     const user = await fhir<OperationOutcome>('GET', `${base}/Subscription/$get-ws-binding-token?id=guarded`, undefined, { authorization: 'Bearer user' });

@@ -140,7 +140,7 @@ describe('Two deployments on one Redis stay apart (different REDIS_KEY_PREFIX)',
     }
   });
 
-  it("a token of one deployment does not bind on the other, though both share the key", async () => {
+  it('a token of one deployment does not bind on the other, though both share the key', async () => {
     const sx = await subscribe(x, 'token');
     const t = await token(x, sx);
     const client = await WsClient.connect(`ws://127.0.0.1:${y.port}/ws`);

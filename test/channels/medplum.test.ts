@@ -15,7 +15,6 @@ interface Bundle {
   entry?: Array<{ resource?: { resourceType: string; id?: string; type?: string; subscription?: { reference: string } } }>;
 }
 
-
 describe('Medplum’s own SubscriptionManager against the gateway', function () {
   this.timeout(30_000);
   let upstream: DemoUpstream;
@@ -54,7 +53,12 @@ describe('Medplum’s own SubscriptionManager against the gateway', function () 
     expect(gateway.subscriptions.registry.get(subscriptionId)?.criteria).to.equal('Communication?recipient=Practitioner/doc');
 
     const write = async (text: string) => {
-      const res = await fhir<{ id: string }>('POST', `${gateway.baseUrl}/Communication`, { resourceType: 'Communication', status: 'completed', recipient: [{ reference: 'Practitioner/doc' }], payload: [{ contentString: text }] });
+      const res = await fhir<{ id: string }>('POST', `${gateway.baseUrl}/Communication`, {
+        resourceType: 'Communication',
+        status: 'completed',
+        recipient: [{ reference: 'Practitioner/doc' }],
+        payload: [{ contentString: text }],
+      });
       expect(res.status).to.equal(201);
       return res.body.id;
     };

@@ -23,7 +23,9 @@ describe('rest-hook endpoints after DNS resolution', () => {
     const verdict = await new EndpointChecker({ allow: EMPTY_ALLOW_LIST, resolve }).check('https://hooks.example.test/fhir');
     expect(resolve.asked).to.deep.equal(['hooks.example.test']);
     expect(verdict.ok).to.equal(false);
-    expect(!verdict.ok && verdict.reason).to.match(/loopback/).and.match(/hooks\.example\.test resolves to (127\.0\.0\.1|::1)/);
+    expect(!verdict.ok && verdict.reason)
+      .to.match(/loopback/)
+      .and.match(/hooks\.example\.test resolves to (127\.0\.0\.1|::1)/);
   });
 
   it('refuses localhost itself with the system resolver', async () => {
@@ -41,10 +43,12 @@ describe('rest-hook endpoints after DNS resolution', () => {
   it('refuses a name that resolves to a private, link-local, CGNAT or IPv4-mapped loopback address', async () => {
     const names = { 'a.example.test': ['10.0.0.7'], 'b.example.test': ['fe80::1'], 'c.example.test': ['100.64.0.9'], 'd.example.test': ['::ffff:127.0.0.1'], 'e.example.test': ['fd00::5'] };
     const checker = new EndpointChecker({ allow: EMPTY_ALLOW_LIST, resolve: resolver(names) });
-    const reasons = await Promise.all(Object.keys(names).map(async (n) => {
-      const v = await checker.check(`https://${n}/`);
-      return v.ok ? 'ok' : v.reason;
-    }));
+    const reasons = await Promise.all(
+      Object.keys(names).map(async (n) => {
+        const v = await checker.check(`https://${n}/`);
+        return v.ok ? 'ok' : v.reason;
+      }),
+    );
     expect(reasons[0]).to.match(/private/);
     expect(reasons[1]).to.match(/link-local/);
     expect(reasons[2]).to.match(/carrier-grade NAT/);

@@ -39,7 +39,14 @@ describe('WebSocket channel across two replicas', function () {
   before(async () => {
     redis = await startRedis();
     upstream = await startUpstream();
-    const env = { FHIR_UPSTREAM_URL: upstream.url, REDIS_URL: redis.url, REDIS_KEY_PREFIX: redis.newPrefix(), TOKEN_SECRET: SECRET, TOPICS_DIR: 'test/fixtures/topics', EVENTS_CHANNEL: `${redis.newPrefix()}events` };
+    const env = {
+      FHIR_UPSTREAM_URL: upstream.url,
+      REDIS_URL: redis.url,
+      REDIS_KEY_PREFIX: redis.newPrefix(),
+      TOKEN_SECRET: SECRET,
+      TOPICS_DIR: 'test/fixtures/topics',
+      EVENTS_CHANNEL: `${redis.newPrefix()}events`,
+    };
     first = await startTestGateway(env);
     second = new GatewayProcess({ ...env, PORT: '0' });
     secondBase = `http://127.0.0.1:${await second.listening()}/fhir`;
@@ -104,7 +111,13 @@ describe('WebSocket channel limits', function () {
   it('ends a binding whose token expires with an OperationOutcome, and refuses an expired token', async () => {
     const id = await subscribe(base, { filter: 'Observation?patient=Patient/exp' });
     // A token of the gateway's own kind (same key and issuer) that lives one second.
-    const short = new BindingTokens({ engine: gateway.engine, keys: { algorithm: 'HS256', secret: SECRET }, lifetimeSeconds: 1, issuer: deploymentIssuer({ keyPrefix: prefix }), logger: createLogger('silent') });
+    const short = new BindingTokens({
+      engine: gateway.engine,
+      keys: { algorithm: 'HS256', secret: SECRET },
+      lifetimeSeconds: 1,
+      issuer: deploymentIssuer({ keyPrefix: prefix }),
+      logger: createLogger('silent'),
+    });
     const { token: t, claims } = await short.issue([id]);
     // $get-ws-binding-token would also have kept the caller's (here anonymous) credential.
     await gateway.access?.credentials.keep(claims.jti, gateway.access.credentials.credential(undefined), claims.expiresAt);
@@ -143,7 +156,11 @@ describe('WebSocket channel limits', function () {
       (slow as unknown as { _socket: { pause(): void } })._socket.pause();
       const note = 'x'.repeat(100_000);
       for (let i = 0; i < 150; i++) await observation(base, 'slow', { note: [{ text: note }] });
-      await reader.next((f) => notificationType(f) === 'event-notification' && reader.frames.filter((x) => notificationType(x) === 'event-notification').length >= 150, 'all 150 on the reading socket', 25_000);
+      await reader.next(
+        (f) => notificationType(f) === 'event-notification' && reader.frames.filter((x) => notificationType(x) === 'event-notification').length >= 150,
+        'all 150 on the reading socket',
+        25_000,
+      );
       (slow as unknown as { _socket: { resume(): void } })._socket.resume();
       const deadline = Date.now() + 5000;
       while (slowClosed === undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));

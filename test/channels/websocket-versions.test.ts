@@ -7,7 +7,15 @@ import { WsClient, notificationType } from '../support/ws-client.js';
 
 interface Entry {
   fullUrl?: string;
-  resource?: { resourceType: string; id?: string; type?: string; status?: string; eventsSinceSubscriptionStart?: string; notificationEvent?: Array<{ eventNumber: string; focus?: { reference: string } }>; subscription?: { reference: string } };
+  resource?: {
+    resourceType: string;
+    id?: string;
+    type?: string;
+    status?: string;
+    eventsSinceSubscriptionStart?: string;
+    notificationEvent?: Array<{ eventNumber: string; focus?: { reference: string } }>;
+    subscription?: { reference: string };
+  };
   request?: unknown;
   response?: unknown;
 }
@@ -16,7 +24,10 @@ const entries = (f: Record<string, unknown>) => (f.entry as Entry[]) ?? [];
 async function bind(gateway: Gateway, body: Record<string, unknown>, bindFrame: (token: string) => string): Promise<{ id: string; client: WsClient }> {
   const created = await fhir<{ id: string }>('POST', `${gateway.baseUrl}/Subscription`, body);
   expect(created.status, JSON.stringify(created.body)).to.equal(201);
-  const res = await fhir<{ parameter: Array<{ name: string; valueString?: string; valueUrl?: string }> }>('POST', `${gateway.baseUrl}/Subscription/$get-ws-binding-token`, { resourceType: 'Parameters', parameter: [{ name: 'id', valueId: created.body.id }] });
+  const res = await fhir<{ parameter: Array<{ name: string; valueString?: string; valueUrl?: string }> }>('POST', `${gateway.baseUrl}/Subscription/$get-ws-binding-token`, {
+    resourceType: 'Parameters',
+    parameter: [{ name: 'id', valueId: created.body.id }],
+  });
   expect(res.status).to.equal(200);
   const p = (n: string) => res.body.parameter.find((x) => x.name === n)!;
   expect(p('websocket-url').valueUrl).to.equal(`ws://localhost:${gateway.port}/ws`);
@@ -116,7 +127,9 @@ describe('WebSocket notifications in each FHIR version’s shape', function () {
     });
 
     it('answers JSON frames in Medplum’s dialect: pong, handshake with a relative reference, one event per bundle', async () => {
-      const { id, client } = await bind(gateway, { resourceType: 'Subscription', status: 'active', reason: 'x', channel: { type: 'websocket' }, criteria: 'Observation?subject=Patient/mp' }, (t) => JSON.stringify({ type: 'bind-with-token', payload: { token: t } }));
+      const { id, client } = await bind(gateway, { resourceType: 'Subscription', status: 'active', reason: 'x', channel: { type: 'websocket' }, criteria: 'Observation?subject=Patient/mp' }, (t) =>
+        JSON.stringify({ type: 'bind-with-token', payload: { token: t } }),
+      );
       try {
         const handshake = await client.next((f) => notificationType(f) === 'handshake', 'the handshake');
         expect(entries(handshake)[0]!.resource!.subscription!.reference).to.equal(`Subscription/${id}`);

@@ -61,7 +61,14 @@ for (const kind of ['memory', 'redis'] as const) {
       clients.push(c);
       return c;
     }
-    const observation = (patient: string, value = 1) => fhir<{ id: string }>('POST', `${base}/Observation`, { resourceType: 'Observation', status: 'final', code: { text: 'ws' }, subject: { reference: `Patient/${patient}` }, valueQuantity: { value } });
+    const observation = (patient: string, value = 1) =>
+      fhir<{ id: string }>('POST', `${base}/Observation`, {
+        resourceType: 'Observation',
+        status: 'final',
+        code: { text: 'ws' },
+        subject: { reference: `Patient/${patient}` },
+        valueQuantity: { value },
+      });
 
     it('binds with "bind-with-token <token>", answers a handshake, sends heartbeats at the period, then id-only notifications (Inferno 5, 9, 11, 12)', async () => {
       const id = await subscription({ filter: 'Observation?patient=Patient/ws1', heartbeat: 1, content: 'id-only' });
@@ -102,7 +109,9 @@ for (const kind of ['memory', 'redis'] as const) {
       const created = await observation('ws2', 7);
       const note = await c.next((f) => notificationType(f) === 'event-notification', 'the notification');
       expect(r4Param(note, 'topic')!.valueCanonical).to.equal(RECORD_CHANGE);
-      const resources = entries(note).slice(1).map((e) => e.resource as { resourceType: string; id: string; valueQuantity?: { value: number } });
+      const resources = entries(note)
+        .slice(1)
+        .map((e) => e.resource as { resourceType: string; id: string; valueQuantity?: { value: number } });
       expect(resources[0]!.id).to.equal(created.body.id);
       expect(resources[0]!.valueQuantity!.value).to.equal(7);
     });

@@ -43,8 +43,23 @@ describe('config', () => {
 
   it('reads the durable input, catch-up and Redis timeout settings, with their defaults and bounds', () => {
     const d = loadConfig({ CONFIG_FILE: file({}) });
-    expect([d.eventsStream, d.eventsStreamGroup, d.eventsStreamMaxLen, d.eventsStreamMaxAgeMs, d.eventsStreamReclaimMs, d.catchupIntervalMs, d.redisCommandTimeoutMs]).to.deep.equal([undefined, undefined, 100_000, 86_400_000, 30_000, 60_000, 800]);
-    const c = loadConfig({ CONFIG_FILE: file({ eventsStreamMaxLen: 5000 }), EVENTS_STREAM: 'in', EVENTS_STREAM_GROUP: 'g', EVENTS_STREAM_RECLAIM_MS: '2000', CATCHUP_INTERVAL_MS: '0', REDIS_COMMAND_TIMEOUT_MS: '300' });
+    expect([d.eventsStream, d.eventsStreamGroup, d.eventsStreamMaxLen, d.eventsStreamMaxAgeMs, d.eventsStreamReclaimMs, d.catchupIntervalMs, d.redisCommandTimeoutMs]).to.deep.equal([
+      undefined,
+      undefined,
+      100_000,
+      86_400_000,
+      30_000,
+      60_000,
+      800,
+    ]);
+    const c = loadConfig({
+      CONFIG_FILE: file({ eventsStreamMaxLen: 5000 }),
+      EVENTS_STREAM: 'in',
+      EVENTS_STREAM_GROUP: 'g',
+      EVENTS_STREAM_RECLAIM_MS: '2000',
+      CATCHUP_INTERVAL_MS: '0',
+      REDIS_COMMAND_TIMEOUT_MS: '300',
+    });
     expect([c.eventsStream, c.eventsStreamGroup, c.eventsStreamMaxLen, c.eventsStreamReclaimMs, c.catchupIntervalMs, c.redisCommandTimeoutMs]).to.deep.equal(['in', 'g', 5000, 2000, 0, 300]);
     expect(error({ CONFIG_FILE: file({}), CATCHUP_INTERVAL_MS: '10' })).to.match(/^CATCHUP_INTERVAL_MS must be 0 \(off\) or from 1000/);
     expect(error({ CONFIG_FILE: file({}), EVENTS_STREAM_RECLAIM_MS: '10' })).to.match(/^EVENTS_STREAM_RECLAIM_MS must be an integer from 1000/);
@@ -106,7 +121,12 @@ describe('config', () => {
 
   it('reads RESTHOOK_ALLOW as a comma-separated list (or resthookAllow as an array) and refuses an entry that is neither a host nor a range', () => {
     expect(loadConfig({ CONFIG_FILE: file({}) }).resthookAllow).to.deep.equal([]);
-    expect(loadConfig({ CONFIG_FILE: file({}), RESTHOOK_ALLOW: ' hooks.internal, *.svc.cluster.local ,10.0.0.0/8,fd00::/8 ' }).resthookAllow).to.deep.equal(['hooks.internal', '*.svc.cluster.local', '10.0.0.0/8', 'fd00::/8']);
+    expect(loadConfig({ CONFIG_FILE: file({}), RESTHOOK_ALLOW: ' hooks.internal, *.svc.cluster.local ,10.0.0.0/8,fd00::/8 ' }).resthookAllow).to.deep.equal([
+      'hooks.internal',
+      '*.svc.cluster.local',
+      '10.0.0.0/8',
+      'fd00::/8',
+    ]);
     expect(loadConfig({ CONFIG_FILE: file({ resthookAllow: ['localhost'] }) }).resthookAllow).to.deep.equal(['localhost']);
     expect(error({ CONFIG_FILE: file({}), RESTHOOK_ALLOW: 'hooks.internal,10.0.0.0/33' })).to.match(/^RESTHOOK_ALLOW .*10\.0\.0\.0\/33/);
     expect(error({ CONFIG_FILE: file({ resthookAllow: 'http://x' }) })).to.match(/^resthookAllow /);
@@ -123,7 +143,9 @@ describe('config', () => {
   it('rejects a bad value in the config file, naming the key', () => {
     expect(error({ CONFIG_FILE: file({ port: 'x' }) })).to.match(/^port must be an integer/);
     expect(error({ CONFIG_FILE: file({ tokenSecret: SECRET, redis: { cluster: { nodes: [{ host: 'c1', port: 0 }] } } }) })).to.match(/^redis\.cluster\.nodes\[0\]\.port must be an integer/);
-    expect(error({ CONFIG_FILE: file({ tokenSecret: SECRET, redis: { url: 'redis://a', cluster: { nodes: [{ host: 'c', port: 1 }] } } }) })).to.match(/^redis must set only one of url, sentinel, cluster/);
+    expect(error({ CONFIG_FILE: file({ tokenSecret: SECRET, redis: { url: 'redis://a', cluster: { nodes: [{ host: 'c', port: 1 }] } } }) })).to.match(
+      /^redis must set only one of url, sentinel, cluster/,
+    );
   });
   describe('binding-token keys', () => {
     const pem = (text: string) => file(text);
@@ -162,12 +184,28 @@ describe('config', () => {
       ['a lifetime above a day', () => ({ TOKEN_LIFETIME_SECONDS: '86401' }), /^TOKEN_LIFETIME_SECONDS must be an integer from 60 to 86400/],
       ['RS256 without a private key file', () => ({ TOKEN_ALGORITHM: 'RS256', TOKEN_PUBLIC_KEY_FILE: pem(rsa.publicKey) }), /^TOKEN_PRIVATE_KEY_FILE is required when TOKEN_ALGORITHM is RS256$/],
       ['ES256 without a public key file', () => ({ TOKEN_ALGORITHM: 'ES256', TOKEN_PRIVATE_KEY_FILE: pem(ec.privateKey) }), /^TOKEN_PUBLIC_KEY_FILE is required when TOKEN_ALGORITHM is ES256$/],
-      ['a key file that does not exist', () => ({ TOKEN_ALGORITHM: 'RS256', TOKEN_PRIVATE_KEY_FILE: '/nonexistent/key.pem', TOKEN_PUBLIC_KEY_FILE: pem(rsa.publicKey) }), /^TOKEN_PRIVATE_KEY_FILE cannot be read/],
-      ['a key file that is not PEM', () => ({ TOKEN_ALGORITHM: 'RS256', TOKEN_PRIVATE_KEY_FILE: pem('not a key'), TOKEN_PUBLIC_KEY_FILE: pem(rsa.publicKey) }), /^TOKEN_PRIVATE_KEY_FILE does not hold a PEM private key/],
-      ['a private key given as the public key', () => ({ TOKEN_ALGORITHM: 'RS256', TOKEN_PRIVATE_KEY_FILE: pem(rsa.privateKey), TOKEN_PUBLIC_KEY_FILE: pem(rsa.privateKey) }), /^TOKEN_PUBLIC_KEY_FILE does not hold a PEM public key/],
+      [
+        'a key file that does not exist',
+        () => ({ TOKEN_ALGORITHM: 'RS256', TOKEN_PRIVATE_KEY_FILE: '/nonexistent/key.pem', TOKEN_PUBLIC_KEY_FILE: pem(rsa.publicKey) }),
+        /^TOKEN_PRIVATE_KEY_FILE cannot be read/,
+      ],
+      [
+        'a key file that is not PEM',
+        () => ({ TOKEN_ALGORITHM: 'RS256', TOKEN_PRIVATE_KEY_FILE: pem('not a key'), TOKEN_PUBLIC_KEY_FILE: pem(rsa.publicKey) }),
+        /^TOKEN_PRIVATE_KEY_FILE does not hold a PEM private key/,
+      ],
+      [
+        'a private key given as the public key',
+        () => ({ TOKEN_ALGORITHM: 'RS256', TOKEN_PRIVATE_KEY_FILE: pem(rsa.privateKey), TOKEN_PUBLIC_KEY_FILE: pem(rsa.privateKey) }),
+        /^TOKEN_PUBLIC_KEY_FILE does not hold a PEM public key/,
+      ],
       ['an EC key for RS256', () => ({ TOKEN_ALGORITHM: 'RS256', ...files(ec) }), /^TOKEN_PRIVATE_KEY_FILE must hold an RSA key/],
       ['a P-384 key for ES256', () => ({ TOKEN_ALGORITHM: 'ES256', ...files(p384) }), /^TOKEN_PRIVATE_KEY_FILE must hold an EC P-256 key for ES256/],
-      ['keys that are not a pair', () => ({ TOKEN_ALGORITHM: 'ES256', TOKEN_PRIVATE_KEY_FILE: pem(ec.privateKey), TOKEN_PUBLIC_KEY_FILE: pem(otherEc.publicKey) }), /^TOKEN_PUBLIC_KEY_FILE does not match TOKEN_PRIVATE_KEY_FILE/],
+      [
+        'keys that are not a pair',
+        () => ({ TOKEN_ALGORITHM: 'ES256', TOKEN_PRIVATE_KEY_FILE: pem(ec.privateKey), TOKEN_PUBLIC_KEY_FILE: pem(otherEc.publicKey) }),
+        /^TOKEN_PUBLIC_KEY_FILE does not match TOKEN_PRIVATE_KEY_FILE/,
+      ],
       ['key files with HS256', () => ({ TOKEN_SECRET: SECRET, ...files(rsa) }), /^TOKEN_ALGORITHM must be RS256 or ES256 when TOKEN_PRIVATE_KEY_FILE is set/],
       ['a secret with RS256', () => ({ TOKEN_ALGORITHM: 'RS256', TOKEN_SECRET: SECRET, ...files(rsa) }), /^TOKEN_SECRET is only used with TOKEN_ALGORITHM HS256/],
       ['Redis with HS256 and no secret', () => ({ TOKEN_ALGORITHM: 'HS256', REDIS_URL: 'redis://r:6379' }), /^TOKEN_SECRET is required when Redis is configured/],
@@ -179,7 +217,9 @@ describe('config', () => {
     }
 
     it('names the file key when the value came from the config file', () => {
-      expect(error({ CONFIG_FILE: file({ tokenAlgorithm: 'ES256', tokenPrivateKeyFile: '/nonexistent/key.pem', tokenPublicKeyFile: pem(ec.publicKey) }) })).to.match(/^tokenPrivateKeyFile cannot be read/);
+      expect(error({ CONFIG_FILE: file({ tokenAlgorithm: 'ES256', tokenPrivateKeyFile: '/nonexistent/key.pem', tokenPublicKeyFile: pem(ec.publicKey) }) })).to.match(
+        /^tokenPrivateKeyFile cannot be read/,
+      );
     });
 
     it('never puts key material in an error', () => {

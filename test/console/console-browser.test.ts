@@ -63,7 +63,9 @@ describe('console in a real browser (chromium + puppeteer-core)', function () {
   it('creates the subscription and shows its $status', async () => {
     await page.click('#create');
     await page.waitForSelector('#status');
-    expect(await page.$eval('#status', (e) => e.textContent)).to.contain('active').and.contain('encounter-admission');
+    expect(await page.$eval('#status', (e) => e.textContent))
+      .to.contain('active')
+      .and.contain('encounter-admission');
     const stored = await fhir<{ entry?: Array<{ resource: { criteria: string; status: string } }> }>('GET', `${gateway.baseUrl}/Subscription`);
     expect(stored.body.entry!.map((e) => e.resource.criteria)).to.deep.equal(['http://fhir-subscription-gateway.dev/SubscriptionTopic/encounter-admission']);
   });
@@ -76,7 +78,10 @@ describe('console in a real browser (chromium + puppeteer-core)', function () {
     const [event] = await entries(page, 'event-notification');
     expect(event).to.contain('#1').and.contain('Encounter/');
     await page.click('#timeline li[data-kind="event-notification"] button.summary');
-    const bundle = JSON.parse(await page.$eval('#timeline li[data-kind="event-notification"] pre', (e) => e.textContent ?? '')) as { type: string; entry: Array<{ resource: { resourceType: string; subject?: { reference: string } } }> };
+    const bundle = JSON.parse(await page.$eval('#timeline li[data-kind="event-notification"] pre', (e) => e.textContent ?? '')) as {
+      type: string;
+      entry: Array<{ resource: { resourceType: string; subject?: { reference: string } } }>;
+    };
     expect(bundle.type).to.equal('history');
     expect(bundle.entry[0]!.resource.resourceType).to.equal('Parameters');
     expect(bundle.entry[1]!.resource.resourceType).to.equal('Encounter');
@@ -188,7 +193,10 @@ for (const fhirVersion of ['R4B', 'R5'] as const) {
       await page.click('#write');
       await page.waitForSelector('#timeline li[data-kind="event-notification"]', { timeout: 15_000 });
       await page.click('#timeline li[data-kind="event-notification"] button.summary');
-      const bundle = JSON.parse(await page.$eval('#timeline li[data-kind="event-notification"] pre', (e) => e.textContent ?? '')) as { type: string; entry: Array<{ resource: { resourceType: string } }> };
+      const bundle = JSON.parse(await page.$eval('#timeline li[data-kind="event-notification"] pre', (e) => e.textContent ?? '')) as {
+        type: string;
+        entry: Array<{ resource: { resourceType: string } }>;
+      };
       expect(bundle.type).to.equal(fhirVersion === 'R5' ? 'subscription-notification' : 'history');
       expect(bundle.entry.map((e) => e.resource.resourceType)).to.deep.equal(['SubscriptionStatus', 'Encounter']);
       expect(await page.$eval('#timeline li[data-kind="event-notification"]', (e) => e.textContent)).to.contain('#1');

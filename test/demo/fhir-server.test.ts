@@ -1,15 +1,5 @@
 import { expect } from 'chai';
-import type {
-  Binary,
-  Bundle,
-  CapabilityStatement,
-  Element,
-  Observation,
-  OperationOutcome,
-  Patient,
-  Resource,
-  Subscription,
-} from '@medplum/fhirtypes';
+import type { Binary, Bundle, CapabilityStatement, Element, Observation, OperationOutcome, Patient, Resource, Subscription } from '@medplum/fhirtypes';
 import { startUpstream } from '../support/upstream.js';
 import type { DemoUpstream } from '../support/upstream.js';
 
@@ -166,10 +156,7 @@ describe('demo upstream (fhir-router over node:http)', () => {
     const res = await call<Bundle>('POST', '', {
       resourceType: 'Bundle',
       type: 'batch',
-      entry: [
-        { request: { method: 'GET', url: 'Patient/does-not-exist' } },
-        { resource: { resourceType: 'Patient' }, request: { method: 'POST', url: 'Patient' } },
-      ],
+      entry: [{ request: { method: 'GET', url: 'Patient/does-not-exist' } }, { resource: { resourceType: 'Patient' }, request: { method: 'POST', url: 'Patient' } }],
     });
     expect(res.status).to.equal(200);
     expect(res.body.entry?.map((e) => e.response?.status)).to.deep.equal(['404', '201']);
@@ -289,9 +276,7 @@ describe('demo upstream (fhir-router over node:http)', () => {
       reason: 'demo',
       criteria: 'http://example.org/SubscriptionTopic/encounter-start',
       _criteria: {
-        extension: [
-          { url: 'http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/backport-filter-criteria', valueString: 'Encounter?patient=Patient/1' },
-        ],
+        extension: [{ url: 'http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/backport-filter-criteria', valueString: 'Encounter?patient=Patient/1' }],
       },
       channel,
     };

@@ -68,9 +68,7 @@ function runFixture(args: string[], timeoutMs = 10_000): Promise<{ code: number 
 
 type Variant = 'memory' | 'redis' | 'redis-sentinel' | 'redis-cluster';
 // With REDIS_URL the Redis is someone else's; Sentinel and Cluster need servers of our own.
-const variants: Variant[] = process.env.REDIS_URL
-  ? ['memory', 'redis']
-  : ['memory', 'redis', 'redis-sentinel', 'redis-cluster'];
+const variants: Variant[] = process.env.REDIS_URL ? ['memory', 'redis'] : ['memory', 'redis', 'redis-sentinel', 'redis-cluster'];
 
 for (const variant of variants) {
   const kind = variant === 'memory' ? 'memory' : 'redis';
@@ -186,9 +184,7 @@ for (const variant of variants) {
     describe('claim', function () {
       it('lets exactly one of many concurrent callers win, across replicas', async function () {
         const other = await peer();
-        const results = await Promise.all(
-          Array.from({ length: 40 }, (_, i) => (i % 2 ? other : engine).claim('event-1', 5000)),
-        );
+        const results = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? other : engine).claim('event-1', 5000)));
         expect(results.filter(Boolean)).to.have.length(1);
         expect(await engine.claim('event-1', 5000)).to.equal(false);
         expect(await engine.claim('event-2', 5000)).to.equal(true);
@@ -271,7 +267,7 @@ for (const variant of variants) {
       });
     });
 
-    describe('numbered streams (the event log\'s storage; more in stream-log.test.ts)', function () {
+    describe("numbered streams (the event log's storage; more in stream-log.test.ts)", function () {
       const opts = { maxLen: 1000, maxAgeMs: 60_000 };
       const item = (stream: string, data: string, id = data) => ({ state: `{${stream}}:state`, log: `{${stream}}:log`, idKey: `{${stream}}:id:${id}`, data });
       const seqOf = async (stream: string) => (await engine.streamState(`{${stream}}:state`, [])).seq;
@@ -293,9 +289,7 @@ for (const variant of variants) {
 
       it('never repeats or skips a number under concurrency from two replicas', async function () {
         const other = await peer();
-        const calls = Array.from({ length: 200 }, (_, i) =>
-          (i % 2 ? other : engine).streamAppend([item('hot', `d${i}`)], opts).then(([r]) => ({ i, seq: r!.seq })),
-        );
+        const calls = Array.from({ length: 200 }, (_, i) => (i % 2 ? other : engine).streamAppend([item('hot', `d${i}`)], opts).then(([r]) => ({ i, seq: r!.seq })));
         const results = await Promise.all(calls);
         const seqs = results.map((r) => r.seq).sort((x, y) => x - y);
         expect(seqs).to.deep.equal(Array.from({ length: 200 }, (_, i) => i + 1));
@@ -341,9 +335,11 @@ for (const variant of variants) {
       });
 
       it('reads inclusive ranges, with a limit, and reports bounds', async function () {
-        await engine.streamAppend(Array.from({ length: 10 }, (_, i) => item('s', `x${i + 1}`)), opts);
-        const seqs = async (from: number, to: number, limit?: number) =>
-          (await engine.logRange('{s}:log', from, to, limit)).map((e) => e.seq);
+        await engine.streamAppend(
+          Array.from({ length: 10 }, (_, i) => item('s', `x${i + 1}`)),
+          opts,
+        );
+        const seqs = async (from: number, to: number, limit?: number) => (await engine.logRange('{s}:log', from, to, limit)).map((e) => e.seq);
         expect(await seqs(3, 6)).to.deep.equal([3, 4, 5, 6]);
         expect(await seqs(3, 6, 2)).to.deep.equal([3, 4]);
         expect(await seqs(9, Infinity)).to.deep.equal([9, 10]);
@@ -386,9 +382,7 @@ for (const variant of variants) {
       it('runs every item and reports a failing one', async function () {
         await engine.set('{bad}:state', 'not a hash');
         let error: unknown;
-        await engine
-          .streamAppend([item('ok', 'a'), item('bad', 'b'), item('ok', 'c')], opts)
-          .catch((err: unknown) => (error = err));
+        await engine.streamAppend([item('ok', 'a'), item('bad', 'b'), item('ok', 'c')], opts).catch((err: unknown) => (error = err));
         expect(error).to.be.instanceOf(Error);
         expect(await seqOf('ok')).to.equal(2);
       });
@@ -582,10 +576,14 @@ for (const variant of variants) {
             expect(killed, 'subscriber connection in CLIENT LIST').to.be.a('string');
             expect(await admin.call('CLIENT', 'KILL', 'ID', killed!)).to.equal(1);
             // Keep publishing until a message arrives: it can only arrive once resubscribed.
-            await until(() => {
-              own.publish('ch', 'after reconnect').catch(() => undefined);
-              return c.messages.length > 0;
-            }, 'a message after reconnecting', 5000);
+            await until(
+              () => {
+                own.publish('ch', 'after reconnect').catch(() => undefined);
+                return c.messages.length > 0;
+              },
+              'a message after reconnecting',
+              5000,
+            );
             const replacement = await subscriberId();
             expect(replacement).to.be.a('string').and.not.equal(killed);
             await until(() => own.isReady(), 'readiness');
@@ -596,20 +594,20 @@ for (const variant of variants) {
 
         // SCRIPT FLUSH would touch everyone's scripts on a shared Redis: only on our own server.
         if (!process.env.REDIS_URL)
-        it('reloads its scripts when the server has forgotten them', async () => {
-          const item = (id: string) => ({ state: '{s}:state', log: '{s}:log', idKey: `{s}:id:${id}`, data: 'x' });
-          const opts = { maxLen: 10, maxAgeMs: 60_000 };
-          expect((await engine.streamAppend([item('1')], opts)).map((r) => r.seq)).to.deep.equal([1]);
-          const admin = new Redis(redis!.url);
-          admin.on('error', () => undefined);
-          try {
-            await admin.script('FLUSH');
-          } finally {
-            admin.disconnect();
-          }
-          expect((await engine.streamAppend([item('2'), item('3')], opts)).map((r) => r.seq)).to.deep.equal([2, 3]);
-          expect(await engine.logBounds('{s}:log')).to.deep.equal({ first: 1, last: 3 });
-        });
+          it('reloads its scripts when the server has forgotten them', async () => {
+            const item = (id: string) => ({ state: '{s}:state', log: '{s}:log', idKey: `{s}:id:${id}`, data: 'x' });
+            const opts = { maxLen: 10, maxAgeMs: 60_000 };
+            expect((await engine.streamAppend([item('1')], opts)).map((r) => r.seq)).to.deep.equal([1]);
+            const admin = new Redis(redis!.url);
+            admin.on('error', () => undefined);
+            try {
+              await admin.script('FLUSH');
+            } finally {
+              admin.disconnect();
+            }
+            expect((await engine.streamAppend([item('2'), item('3')], opts)).map((r) => r.seq)).to.deep.equal([2, 3]);
+            expect(await engine.logBounds('{s}:log')).to.deep.equal({ first: 1, last: 3 });
+          });
 
         it('logs connection errors once each instead of once per retry', async function () {
           const port = await freePort();

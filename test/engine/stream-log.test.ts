@@ -40,8 +40,15 @@ for (const variant of variants) {
 
     it('appends with consecutive numbers, one step per item, across streams in one call', async () => {
       const out = await engine.streamAppend([item('a', 'e1'), item('b', 'e1'), item('a', 'e2')], opts);
-      expect(out.map((o) => [o.seq, o.fresh])).to.deep.equal([[1, true], [1, true], [2, true]]);
-      expect((await engine.logRange('{a}:log', 1, Infinity)).map((e) => [e.seq, e.data])).to.deep.equal([[1, 'e1'], [2, 'e2']]);
+      expect(out.map((o) => [o.seq, o.fresh])).to.deep.equal([
+        [1, true],
+        [1, true],
+        [2, true],
+      ]);
+      expect((await engine.logRange('{a}:log', 1, Infinity)).map((e) => [e.seq, e.data])).to.deep.equal([
+        [1, 'e1'],
+        [2, 'e2'],
+      ]);
     });
 
     it('is idempotent per id: appending the same id again returns its number and adds nothing', async () => {

@@ -155,7 +155,12 @@ for (const kind of ['memory', 'redis'] as const) {
       // The old stream goes on without it.
       expect(numbersOf(await log.number(event('e5'), [a!, other!]))).to.deep.equal({ other: 4 });
       const page = await log.read('a', 1, Infinity, 10);
-      expect(page.events.map((e) => [e.number, e.eventId])).to.deep.equal([[1, 'e1'], [2, 'e2'], [3, 'e3'], [4, 'e4']]);
+      expect(page.events.map((e) => [e.number, e.eventId])).to.deep.equal([
+        [1, 'e1'],
+        [2, 'e2'],
+        [3, 'e3'],
+        [4, 'e4'],
+      ]);
       expect(page.count).to.equal(4);
       expect(page.firstKept).to.equal(1);
     });
@@ -171,7 +176,11 @@ for (const kind of ['memory', 'redis'] as const) {
       expect((await log.position('a')).count).to.equal(2);
       await registry.upsert(a!);
       expect(numbersOf(await log.number(event('e5'), [a!, b!]))).to.deep.equal({ a: 3, b: 5 });
-      expect((await log.read('a', 1, Infinity, 10)).events.map((e) => [e.number, e.eventId])).to.deep.equal([[1, 'e1'], [2, 'e2'], [3, 'e5']]);
+      expect((await log.read('a', 1, Infinity, 10)).events.map((e) => [e.number, e.eventId])).to.deep.equal([
+        [1, 'e1'],
+        [2, 'e2'],
+        [3, 'e5'],
+      ]);
     });
 
     it('numbers versions of one resource in timestamp order even when a newer one is ready first on another replica', async () => {

@@ -38,7 +38,8 @@ async function slowVersionReads(upstreamUrl: string): Promise<{ url: string; clo
         for (const name of ['content-type', 'accept', 'authorization', 'if-match']) if (typeof req.headers[name] === 'string') headers[name] = req.headers[name];
         const r = await request(`${target.origin}${req.url}`, { method: req.method as 'GET', headers, body: chunks.length ? Buffer.concat(chunks) : undefined });
         const out: Record<string, string> = {};
-        for (const [k, v] of Object.entries(r.headers)) if (typeof v === 'string' && ['content-type', 'location', 'etag', 'last-modified'].includes(k)) out[k] = v.replace(target.origin, `http://127.0.0.1:${port}`);
+        for (const [k, v] of Object.entries(r.headers))
+          if (typeof v === 'string' && ['content-type', 'location', 'etag', 'last-modified'].includes(k)) out[k] = v.replace(target.origin, `http://127.0.0.1:${port}`);
         const body = Buffer.from(await r.body.arrayBuffer());
         res.writeHead(r.statusCode, out).end(body);
       })().catch(() => res.writeHead(502).end());
@@ -75,7 +76,15 @@ describe('event log faults (real redis-server restarts, Redis engine)', function
   async function gateway(r: RestartableRedis, upstreamUrl = upstream.url): Promise<Gateway> {
     // These tests are about numbering: the burst announces resources the upstream does not hold, which
     // delivery authorization (test/access) would rightly withhold.
-    const g = await startTestGateway({ FHIR_UPSTREAM_URL: upstreamUrl, REDIS_URL: r.url, REDIS_KEY_PREFIX: 'faults:', TOKEN_SECRET: 'f'.repeat(32), TOPICS_DIR: 'test/fixtures/topics', EVENTS_CHANNEL: CHANNEL, DELIVERY_AUTHORIZATION: 'none' });
+    const g = await startTestGateway({
+      FHIR_UPSTREAM_URL: upstreamUrl,
+      REDIS_URL: r.url,
+      REDIS_KEY_PREFIX: 'faults:',
+      TOKEN_SECRET: 'f'.repeat(32),
+      TOPICS_DIR: 'test/fixtures/topics',
+      EVENTS_CHANNEL: CHANNEL,
+      DELIVERY_AUTHORIZATION: 'none',
+    });
     gateways.push(g);
     return g;
   }
@@ -94,7 +103,10 @@ describe('event log faults (real redis-server restarts, Redis engine)', function
     fhir<{ id: string }>('POST', `${g.baseUrl}/Observation`, { resourceType: 'Observation', status: 'final', code: { text: 'fault' }, subject: { reference: `Patient/${patient}` } });
   const received = (c: WsClient) => allNumbers(c.frames);
   async function statusError(g: Gateway, id: string): Promise<string[]> {
-    const res = await fhir<{ entry: Array<{ resource: { parameter: Array<{ name: string; valueCodeableConcept?: { coding: Array<{ code: string }> } }> } }> }>('GET', `${g.baseUrl}/Subscription/${id}/$status`);
+    const res = await fhir<{ entry: Array<{ resource: { parameter: Array<{ name: string; valueCodeableConcept?: { coding: Array<{ code: string }> } }> } }> }>(
+      'GET',
+      `${g.baseUrl}/Subscription/${id}/$status`,
+    );
     expect(res.status).to.equal(200);
     return res.body.entry[0]!.resource.parameter.filter((p) => p.name === 'error').flatMap((p) => p.valueCodeableConcept!.coding.map((c) => c.code));
   }
@@ -120,7 +132,10 @@ describe('event log faults (real redis-server restarts, Redis engine)', function
     await sleep(500);
     expect(failures).to.equal(1);
     expect(received(client)).to.deep.equal([1, 2, 3]);
-    const events = await fhir<{ entry: Array<{ resource: { parameter?: Array<{ name: string; part?: Array<{ name: string; valueString?: string }> }> } }> }>('GET', `${g.baseUrl}/Subscription/${id}/$events`);
+    const events = await fhir<{ entry: Array<{ resource: { parameter?: Array<{ name: string; part?: Array<{ name: string; valueString?: string }> }> } }> }>(
+      'GET',
+      `${g.baseUrl}/Subscription/${id}/$events`,
+    );
     const logged = events.body.entry[0]!.resource.parameter!.filter((p) => p.name === 'notification-event').map((p) => p.part!.find((x) => x.name === 'event-number')!.valueString);
     expect(logged).to.deep.equal(['1', '2', '3']);
   });
@@ -131,10 +146,11 @@ describe('event log faults (real redis-server restarts, Redis engine)', function
     const { id, client } = await subscribed(g, 'empty');
     const focus = new Map<number, string>();
     const note = () => {
-      for (const f of client.frames) for (const e of notifiedEvents(f)) {
-        if (focus.has(e.number) && focus.get(e.number) !== e.focus) throw new Error(`number ${e.number} reused: ${focus.get(e.number)} then ${e.focus}`);
-        focus.set(e.number, e.focus!);
-      }
+      for (const f of client.frames)
+        for (const e of notifiedEvents(f)) {
+          if (focus.has(e.number) && focus.get(e.number) !== e.focus) throw new Error(`number ${e.number} reused: ${focus.get(e.number)} then ${e.focus}`);
+          focus.set(e.number, e.focus!);
+        }
     };
     for (let n = 1; n <= 3; n++) {
       await observation(g, 'empty');
@@ -174,10 +190,23 @@ describe('event log faults (real redis-server restarts, Redis engine)', function
     const burst = (async () => {
       for (let i = 0; i < 300; i++) {
         const now = new Date().toISOString();
-        const resource = { resourceType: 'Observation', id: `burst-${i}`, meta: { versionId: '1', lastUpdated: now }, status: 'final', code: { text: 'burst' }, subject: { reference: 'Patient/burst' } };
+        const resource = {
+          resourceType: 'Observation',
+          id: `burst-${i}`,
+          meta: { versionId: '1', lastUpdated: now },
+          status: 'final',
+          code: { text: 'burst' },
+          subject: { reference: 'Patient/burst' },
+        };
         const event = { interaction: 'create', reference: `Observation/burst-${i}`, versionId: '1', timestamp: now, resource };
         // While Redis is down a PUBLISH fails: pub/sub is at-most-once, the producer would retry.
-        if (await publisher.publish(CHANNEL, JSON.stringify(event)).then(() => true, () => false)) published.push(`Observation/burst-${i}`);
+        if (
+          await publisher.publish(CHANNEL, JSON.stringify(event)).then(
+            () => true,
+            () => false,
+          )
+        )
+          published.push(`Observation/burst-${i}`);
         await sleep(5);
       }
     })();
@@ -222,14 +251,22 @@ describe('event log faults (real redis-server restarts, Redis engine)', function
     const resources = 20;
     for (let i = 0; i < resources; i++) {
       // Two versions at the upstream, straight (no gateway sees the writes).
-      const created = await fhir<{ id: string; meta: { versionId: string; lastUpdated: string } }>('POST', `${upstream.url}/Observation`, { resourceType: 'Observation', status: 'preliminary', code: { text: 'order' }, subject: { reference: 'Patient/order' } });
+      const created = await fhir<{ id: string; meta: { versionId: string; lastUpdated: string } }>('POST', `${upstream.url}/Observation`, {
+        resourceType: 'Observation',
+        status: 'preliminary',
+        code: { text: 'order' },
+        subject: { reference: 'Patient/order' },
+      });
       await sleep(2);
       const updated = await fhir<{ id: string; meta: { versionId: string; lastUpdated: string } }>('PUT', `${upstream.url}/Observation/${created.body.id}`, { ...created.body, status: 'final' });
       const ref = `Observation/${created.body.id}`;
       // Version 1 must be fetched from the upstream (slow); version 2 carries its resource (fast),
       // so whichever replica takes version 2 is ready first.
       await publisher.publish(CHANNEL, JSON.stringify({ interaction: 'create', reference: ref, versionId: created.body.meta.versionId, timestamp: created.body.meta.lastUpdated }));
-      await publisher.publish(CHANNEL, JSON.stringify({ interaction: 'update', reference: ref, versionId: updated.body.meta.versionId, timestamp: updated.body.meta.lastUpdated, resource: updated.body }));
+      await publisher.publish(
+        CHANNEL,
+        JSON.stringify({ interaction: 'update', reference: ref, versionId: updated.body.meta.versionId, timestamp: updated.body.meta.lastUpdated, resource: updated.body }),
+      );
     }
     await until(() => received(client).length >= 2 * resources, 'every version', 20_000).catch((err: unknown) => {
       throw new Error(`${String(err).slice(0, 200)}; received ${JSON.stringify(received(client))}`);

@@ -30,7 +30,11 @@ for (const kind of ['memory', 'redis'] as const) {
         Object.assign(env, { REDIS_URL: redis.url, REDIS_KEY_PREFIX: redis.newPrefix(), TOKEN_SECRET: 'q'.repeat(32), EVENTS_CHANNEL: `${redis.newPrefix()}events` });
       }
       gateway = await startTestGateway(env);
-      const res = await fhir<{ id: string }>('POST', `${gateway.baseUrl}/Subscription`, backportSubscription({ topic: RECORD_CHANGE, filter: 'Observation?patient=Patient/readers', content: 'id-only' }));
+      const res = await fhir<{ id: string }>(
+        'POST',
+        `${gateway.baseUrl}/Subscription`,
+        backportSubscription({ topic: RECORD_CHANGE, filter: 'Observation?patient=Patient/readers', content: 'id-only' }),
+      );
       id = res.body.id;
       for (let n = 1; n <= 5; n++) await write();
       await until(async () => (await gateway.eventLog.position(id)).count === 5, 'five events numbered');
@@ -92,7 +96,10 @@ for (const kind of ['memory', 'redis'] as const) {
 
     it('$events with eventsSinceNumber=0 answers from the first kept event; a trimmed start is a 410', async () => {
       const current = (await gateway.eventLog.position(id)).count;
-      const res = await fhir<{ entry: Array<{ resource: { parameter?: Array<{ name: string; part?: Array<{ name: string; valueString?: string }> }> } }> }>('GET', `${gateway.baseUrl}/Subscription/${id}/$events?eventsSinceNumber=0`);
+      const res = await fhir<{ entry: Array<{ resource: { parameter?: Array<{ name: string; part?: Array<{ name: string; valueString?: string }> }> } }> }>(
+        'GET',
+        `${gateway.baseUrl}/Subscription/${id}/$events?eventsSinceNumber=0`,
+      );
       expect(res.status).to.equal(200);
       const numbers = res.body.entry[0]!.resource.parameter!.filter((p) => p.name === 'notification-event').map((p) => Number(p.part!.find((x) => x.name === 'event-number')!.valueString));
       expect(numbers).to.deep.equal([current - 2, current - 1, current]);

@@ -39,7 +39,14 @@ describe('events a retry cannot fix', () => {
 
   it('rejects 40 too-deep events at validation and still delivers the next good event at once', async () => {
     for (let i = 0; i < 40; i++) await publish(deepEvent(`deep${i}`, 20_000));
-    await publish(JSON.stringify({ interaction: 'update', reference: 'Encounter/fine', versionId: '1', resource: { resourceType: 'Encounter', id: 'fine', status: 'in-progress', subject: { reference: 'Patient/deep' } } }));
+    await publish(
+      JSON.stringify({
+        interaction: 'update',
+        reference: 'Encounter/fine',
+        versionId: '1',
+        resource: { resourceType: 'Encounter', id: 'fine', status: 'in-progress', subject: { reference: 'Patient/deep' } },
+      }),
+    );
     // Before the bound, each of these held one of the 32 processing slots through 80 s of retries.
     await until(() => deliveries.some((d) => d.event.reference === 'Encounter/fine'), 'the good event behind the bad ones', 5000);
     expect(deliveries.filter((d) => d.event.reference.startsWith('Encounter/deep'))).to.deep.equal([]);
@@ -49,7 +56,9 @@ describe('events a retry cannot fix', () => {
   it('rejects an event larger than the bound with its own reason', async () => {
     const before = await rejected('too-large');
     const huge = 'x'.repeat(17 * 1024 * 1024);
-    await publish(JSON.stringify({ interaction: 'update', reference: 'Encounter/huge', versionId: '1', resource: { resourceType: 'Encounter', id: 'huge', status: 'in-progress', text: { div: huge } } }));
+    await publish(
+      JSON.stringify({ interaction: 'update', reference: 'Encounter/huge', versionId: '1', resource: { resourceType: 'Encounter', id: 'huge', status: 'in-progress', text: { div: huge } } }),
+    );
     await until(async () => (await rejected('too-large')) === before + 1, 'the rejection of the huge event');
   });
 });
@@ -69,9 +78,18 @@ describe('events whose processing fails for a reason a retry cannot change', () 
       const nested = '{"extension":['.repeat(20_000) + '{"url":"x"}' + ']}'.repeat(20_000);
       res.end(`{"resourceType":"Encounter","id":"${id}","meta":{"versionId":"1"},"status":"in-progress","subject":{"reference":"Patient/deep"},"extension":[${nested}]}`);
     });
-    gateway = await startTestGateway({ FHIR_VERSION: 'R4', FHIR_UPSTREAM_URL: `${upstream.url}/fhir`, TOPICS_DIR: 'test/fixtures/topics', RESYNC_INTERVAL_MS: '86400000', EVENTS_CHANNEL: 'fhir:resource-changes' });
+    gateway = await startTestGateway({
+      FHIR_VERSION: 'R4',
+      FHIR_UPSTREAM_URL: `${upstream.url}/fhir`,
+      TOPICS_DIR: 'test/fixtures/topics',
+      RESYNC_INTERVAL_MS: '86400000',
+      EVENTS_CHANNEL: 'fhir:resource-changes',
+    });
     await gateway.engine.subscribe(DELIVERY_CHANNEL, (m) => void deliveries.push(JSON.parse(m) as DeliveryMessage));
-    const model = parseJsonSubscription(JSON.stringify(backportSubscription({ topic: RECORD_CHANGE, filter: 'Encounter?patient=Patient/deep' })), { fhirVersion: 'R4', topics: gateway.subscriptions.topics });
+    const model = parseJsonSubscription(JSON.stringify(backportSubscription({ topic: RECORD_CHANGE, filter: 'Encounter?patient=Patient/deep' })), {
+      fhirVersion: 'R4',
+      topics: gateway.subscriptions.topics,
+    });
     await gateway.subscriptions.registry.upsert({ ...model, id: 'deep-sub', status: 'active' });
   });
   after(async () => {
@@ -81,10 +99,23 @@ describe('events whose processing fails for a reason a retry cannot change', () 
 
   it('drops them at once, counted as unprocessable, and delivery goes on', async () => {
     for (let i = 0; i < 40; i++) await gateway.engine.publish('fhir:resource-changes', JSON.stringify({ interaction: 'update', reference: `Encounter/deep${i}`, versionId: '1' }), { raw: true });
-    await gateway.engine.publish('fhir:resource-changes', JSON.stringify({ interaction: 'update', reference: 'Encounter/fine', versionId: '1', resource: { resourceType: 'Encounter', id: 'fine', status: 'in-progress', subject: { reference: 'Patient/deep' } } }), { raw: true });
+    await gateway.engine.publish(
+      'fhir:resource-changes',
+      JSON.stringify({
+        interaction: 'update',
+        reference: 'Encounter/fine',
+        versionId: '1',
+        resource: { resourceType: 'Encounter', id: 'fine', status: 'in-progress', subject: { reference: 'Patient/deep' } },
+      }),
+      { raw: true },
+    );
     // Retried, each held a processing slot for 80 s: the 41st event waited behind 32 of them.
     await until(() => deliveries.some((d) => d.event.reference === 'Encounter/fine'), 'the good event behind the failing ones', 10_000);
-    await until(async () => ((await gateway.metrics.registry.getSingleMetric('fsg_events_rejected_total')?.get())?.values.find((v) => v.labels.reason === 'unprocessable')?.value ?? 0) === 40, 'all 40 counted', 10_000);
+    await until(
+      async () => ((await gateway.metrics.registry.getSingleMetric('fsg_events_rejected_total')?.get())?.values.find((v) => v.labels.reason === 'unprocessable')?.value ?? 0) === 40,
+      'all 40 counted',
+      10_000,
+    );
     expect(deliveries.filter((d) => d.event.reference.startsWith('Encounter/deep'))).to.deep.equal([]);
   });
 });

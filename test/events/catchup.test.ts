@@ -14,10 +14,21 @@ import { WsClient } from '../support/ws-client.js';
 describe('history entries as events', () => {
   it('reads create, update-as-create, update and delete the way producers and the proxy name them', () => {
     const resource = { resourceType: 'Patient', id: 'p', meta: { versionId: '2', lastUpdated: '2024-01-01T00:00:00.000Z' } };
-    expect(toEvent('Patient', { resource, request: { method: 'PUT', url: 'Patient/p' }, response: { status: '200' } })).to.deep.equal({ interaction: 'update', reference: 'Patient/p', versionId: '2', timestamp: '2024-01-01T00:00:00.000Z', resource });
+    expect(toEvent('Patient', { resource, request: { method: 'PUT', url: 'Patient/p' }, response: { status: '200' } })).to.deep.equal({
+      interaction: 'update',
+      reference: 'Patient/p',
+      versionId: '2',
+      timestamp: '2024-01-01T00:00:00.000Z',
+      resource,
+    });
     expect(toEvent('Patient', { resource, request: { method: 'PUT', url: 'Patient/p' }, response: { status: '201 Created' } })?.interaction).to.equal('create');
     expect(toEvent('Patient', { resource, request: { method: 'POST', url: 'Patient' }, response: { status: '201' } })?.interaction).to.equal('create');
-    expect(toEvent('Patient', { request: { method: 'DELETE', url: 'Patient/p' }, response: { status: '200', etag: 'W/"3"', lastModified: '2024-01-02T00:00:00Z' } })).to.deep.equal({ interaction: 'delete', reference: 'Patient/p', versionId: '3', timestamp: '2024-01-02T00:00:00Z' });
+    expect(toEvent('Patient', { request: { method: 'DELETE', url: 'Patient/p' }, response: { status: '200', etag: 'W/"3"', lastModified: '2024-01-02T00:00:00Z' } })).to.deep.equal({
+      interaction: 'delete',
+      reference: 'Patient/p',
+      versionId: '3',
+      timestamp: '2024-01-02T00:00:00Z',
+    });
     // Too little to name the version: skipped, never guessed.
     expect(toEvent('Patient', { request: { method: 'DELETE', url: 'Patient/p' }, response: { status: '200' } })).to.equal(undefined);
     expect(toEvent('Patient', { resource, request: { method: 'GET', url: 'Patient/p' } })).to.equal(undefined);
@@ -61,7 +72,12 @@ for (const kind of ['memory', 'redis'] as const) {
       // Let a round see the type in use and note where the upstream's history stands.
       await until(async () => (await roundsRun(gateway)) >= 2, 'two catch-up rounds', 10_000);
 
-      const direct = await fhir<{ id: string }>('POST', `${upstream.url}/Observation`, { resourceType: 'Observation', status: 'final', code: { text: 'direct' }, subject: { reference: 'Patient/direct' } });
+      const direct = await fhir<{ id: string }>('POST', `${upstream.url}/Observation`, {
+        resourceType: 'Observation',
+        status: 'final',
+        code: { text: 'direct' },
+        subject: { reference: 'Patient/direct' },
+      });
       expect(direct.status).to.equal(201);
       await until(() => receivedNumbers(client, sub.body.id).length === 1, 'the notification of the direct write', 10_000);
       const note = JSON.stringify(client.frames.at(-1));
@@ -75,7 +91,10 @@ for (const kind of ['memory', 'redis'] as const) {
     it('serves type-level history in the demo upstream, paged, since an instant', async () => {
       const since = new Date(Date.now() - 1000).toISOString();
       for (let i = 0; i < 3; i++) await fhir('POST', `${upstream.url}/Patient`, { resourceType: 'Patient', name: [{ family: `H${i}` }] });
-      const page = await fhir<{ type: string; total: number; entry: unknown[]; link: Array<{ relation: string; url: string }> }>('GET', `${upstream.url}/Patient/_history?_since=${encodeURIComponent(since)}&_count=2`);
+      const page = await fhir<{ type: string; total: number; entry: unknown[]; link: Array<{ relation: string; url: string }> }>(
+        'GET',
+        `${upstream.url}/Patient/_history?_since=${encodeURIComponent(since)}&_count=2`,
+      );
       expect(page.status).to.equal(200);
       expect(page.body.type).to.equal('history');
       expect(page.body.total).to.equal(3);

@@ -70,7 +70,14 @@ describe('durable input under faults (real processes)', function () {
   });
   afterEach(async function () {
     if (this.currentTest?.state === 'failed') {
-      for (const g of gateways) console.error(`gateway (exit ${g.child.exitCode}, signal ${g.child.signalCode}):\n${(g.stderr + g.stdout).split('\n').filter((l) => !l.includes('"level":30')).slice(-15).join('\n')}`);
+      for (const g of gateways)
+        console.error(
+          `gateway (exit ${g.child.exitCode}, signal ${g.child.signalCode}):\n${(g.stderr + g.stdout)
+            .split('\n')
+            .filter((l) => !l.includes('"level":30'))
+            .slice(-15)
+            .join('\n')}`,
+        );
     }
     for (const c of clients.splice(0)) c.close();
     await Promise.all(gateways.splice(0).map((g) => g.stop()));
@@ -110,7 +117,12 @@ describe('durable input under faults (real processes)', function () {
         }
         await new Promise((r) => setTimeout(r, 100));
       }
-      const expected = (filter: (i: number) => boolean) => range(1000).map((n) => n - 1).filter(filter).map((i) => `Observation/o${i}`).sort();
+      const expected = (filter: (i: number) => boolean) =>
+        range(1000)
+          .map((n) => n - 1)
+          .filter(filter)
+          .map((i) => `Observation/o${i}`)
+          .sort();
       const focuses = (s: { id: string; client: WsClient }) => new Set(receivedEvents(s.client, s.id).map((e) => e.focus));
       await until(() => focuses(all).size === 1000 && focuses(p1).size === 500 && focuses(p2).size === 500, 'every event on every matching socket', 60_000).catch((err: Error) => {
         throw new Error(`${err.message}: ${[all, p1, p2].map((s) => focuses(s).size).join(', ')}`);
@@ -121,7 +133,11 @@ describe('durable input under faults (real processes)', function () {
       expect([...focuses(p2)].sort()).to.deep.equal(expected((i) => i % 2 === 1));
       // Each socket saw exactly 1..N once, in order, whichever replica numbered each event: an event
       // the killed replica had numbered but not marked done gets the same number again when reclaimed.
-      for (const [s, n] of [[all, 1000], [p1, 500], [p2, 500]] as const) {
+      for (const [s, n] of [
+        [all, 1000],
+        [p1, 500],
+        [p2, 500],
+      ] as const) {
         expect(receivedNumbers(s.client, s.id), `subscription ${s.id}`).to.deep.equal(range(n));
       }
       // Nothing is left pending: what the killed replica held was taken over and acknowledged.

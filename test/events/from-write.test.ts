@@ -58,9 +58,7 @@ describe('events from writes the proxy forwarded', () => {
 
     it('create with return=minimal: id and version from Location, time from Last-Modified', () => {
       expect(
-        events(
-          write({ method: 'POST', path: 'Patient', status: 201, headers: { Location: `${HAPI}/Patient/123/_history/1`, ETag: 'W/"1"', 'Last-Modified': 'Tue, 06 Jan 2026 10:00:00 GMT' } }),
-        ),
+        events(write({ method: 'POST', path: 'Patient', status: 201, headers: { Location: `${HAPI}/Patient/123/_history/1`, ETag: 'W/"1"', 'Last-Modified': 'Tue, 06 Jan 2026 10:00:00 GMT' } })),
       ).to.deep.equal([{ interaction: 'create', reference: 'Patient/123', versionId: '1', timestamp: '2026-01-06T10:00:00.000Z' }]);
     });
 
@@ -265,7 +263,10 @@ describe('events from writes the proxy forwarded', () => {
       expect(analyse(write({ method: 'POST', path: '', status: 200 })).skipped.map((s) => s.reason)).to.deep.equal(['no-body']);
       expect(analyse(write({ method: 'POST', path: '', status: 200, body: '' })).skipped.map((s) => s.reason)).to.deep.equal(['no-body']);
       for (const body of ['{"resourceType":"OperationOutcome"}', '{"resourceType":"Bundle","type":"searchset","entry":[]}', '[1]', '{oops']) {
-        expect(analyse(write({ method: 'POST', path: '', status: 200, body })).skipped.map((s) => s.reason), body).to.deep.equal(['unreadable-body']);
+        expect(
+          analyse(write({ method: 'POST', path: '', status: 200, body })).skipped.map((s) => s.reason),
+          body,
+        ).to.deep.equal(['unreadable-body']);
       }
     });
 
@@ -323,9 +324,7 @@ describe('events from writes the proxy forwarded', () => {
       const created = await send('POST', 'Patient', { resourceType: 'Patient', identifier });
       expect(created.status).to.equal(201);
       const id = (created.json as Patient).id as string;
-      expect(created.out.events).to.deep.equal([
-        { interaction: 'create', reference: `Patient/${id}`, versionId: '1', timestamp: (created.json as Patient).meta?.lastUpdated, resource: created.json },
-      ]);
+      expect(created.out.events).to.deep.equal([{ interaction: 'create', reference: `Patient/${id}`, versionId: '1', timestamp: (created.json as Patient).meta?.lastUpdated, resource: created.json }]);
 
       const again = await send('POST', 'Patient', { resourceType: 'Patient', identifier }, { 'if-none-exist': `identifier=urn:test|${identifier[0]?.value}` });
       expect(again.status).to.equal(200);
@@ -379,7 +378,11 @@ describe('events from writes the proxy forwarded', () => {
         resourceType: 'Bundle',
         type: 'transaction',
         entry: [
-          { fullUrl: 'urn:uuid:0b3f3b1e-8f7c-4e55-9a0a-3f0b0c1d2e3f', resource: { resourceType: 'Patient', identifier: [{ system: 'urn:test', value: tag }] }, request: { method: 'POST', url: 'Patient' } },
+          {
+            fullUrl: 'urn:uuid:0b3f3b1e-8f7c-4e55-9a0a-3f0b0c1d2e3f',
+            resource: { resourceType: 'Patient', identifier: [{ system: 'urn:test', value: tag }] },
+            request: { method: 'POST', url: 'Patient' },
+          },
           { resource: { resourceType: 'Patient', id: `${tag}-a` }, request: { method: 'PUT', url: `Patient/${tag}-a` } },
           { resource: { resourceType: 'Patient', id: `${tag}-b` }, request: { method: 'PUT', url: `Patient/${tag}-b` } },
           { resource: { resourceType: 'Patient', id: `${tag}-c` }, request: { method: 'PUT', url: `Patient/${tag}-c` } },

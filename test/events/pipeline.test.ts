@@ -21,8 +21,6 @@ interface Bundle {
   entry?: Array<{ fullUrl?: string; resource?: { resourceType: string; id?: string; parameter?: Parameter[] }; request?: { method: string; url: string } }>;
 }
 
-
-
 for (const kind of ['memory', 'redis'] as const) {
   describe(`event pipeline (${kind} engine)`, () => {
     let redis: TestRedis | undefined;
@@ -82,7 +80,12 @@ for (const kind of ['memory', 'redis'] as const) {
 
     it('a write through the gateway and a PUBLISH of the same resource version yield one event', async () => {
       const sub = await subscribe(backportSubscription({ topic: RECORD_CHANGE, filter: 'Observation?patient=Patient/dup' }));
-      const created = await fhir<{ id: string; meta: { versionId: string; lastUpdated: string } }>('POST', `${base}/Observation`, { resourceType: 'Observation', status: 'final', code: { text: 'x' }, subject: { reference: 'Patient/dup' } });
+      const created = await fhir<{ id: string; meta: { versionId: string; lastUpdated: string } }>('POST', `${base}/Observation`, {
+        resourceType: 'Observation',
+        status: 'final',
+        code: { text: 'x' },
+        subject: { reference: 'Patient/dup' },
+      });
       await publishRaw(JSON.stringify({ interaction: 'create', reference: `Observation/${created.body.id}`, versionId: created.body.meta.versionId, timestamp: created.body.meta.lastUpdated }));
       await until(() => numbersFor(sub).length >= 1, 'the delivery');
       await settle();
@@ -93,7 +96,12 @@ for (const kind of ['memory', 'redis'] as const) {
 
     it('reads the resource from the upstream when a published event does not carry it', async () => {
       const sub = await subscribe(backportSubscription({ topic: RECORD_CHANGE, filter: 'Observation?patient=Patient/fetch' }));
-      const direct = await fhir<{ id: string; meta: { versionId: string } }>('POST', `${upstream.url}/Observation`, { resourceType: 'Observation', status: 'final', code: { text: 'y' }, subject: { reference: 'Patient/fetch' } });
+      const direct = await fhir<{ id: string; meta: { versionId: string } }>('POST', `${upstream.url}/Observation`, {
+        resourceType: 'Observation',
+        status: 'final',
+        code: { text: 'y' },
+        subject: { reference: 'Patient/fetch' },
+      });
       await publishRaw(JSON.stringify({ interaction: 'create', reference: `Observation/${direct.body.id}`, versionId: direct.body.meta.versionId, timestamp: new Date().toISOString() }));
       await until(() => numbersFor(sub).length === 1, 'the delivery');
       const message = deliveries.find((d) => d.matches.some(([s]) => s === sub))!;
@@ -116,7 +124,14 @@ for (const kind of ['memory', 'redis'] as const) {
 
     it('evaluates FHIRPath criteria with %previous and %current', async () => {
       const sub = await subscribe(backportSubscription({ topic: HIGH_VALUE, filter: 'Observation?patient=Patient/hv' }));
-      const obs = (value: number, id?: string) => ({ resourceType: 'Observation', ...(id ? { id } : {}), status: 'final', code: { text: 'glucose' }, subject: { reference: 'Patient/hv' }, valueQuantity: { value, unit: 'mg/dL' } });
+      const obs = (value: number, id?: string) => ({
+        resourceType: 'Observation',
+        ...(id ? { id } : {}),
+        status: 'final',
+        code: { text: 'glucose' },
+        subject: { reference: 'Patient/hv' },
+        valueQuantity: { value, unit: 'mg/dL' },
+      });
       const created = await fhir<{ id: string }>('POST', `${base}/Observation`, obs(90));
       const id = created.body.id;
       await fhir('PUT', `${base}/Observation/${id}`, obs(120, id));
@@ -138,7 +153,10 @@ for (const kind of ['memory', 'redis'] as const) {
 
     it('matches every entry of a transaction', async () => {
       const sub = await subscribe(backportSubscription({ topic: RECORD_CHANGE, filter: 'Observation?patient=Patient/tx' }));
-      const entry = (n: number) => ({ resource: { resourceType: 'Observation', status: 'final', code: { text: `t${n}` }, subject: { reference: 'Patient/tx' } }, request: { method: 'POST', url: 'Observation' } });
+      const entry = (n: number) => ({
+        resource: { resourceType: 'Observation', status: 'final', code: { text: `t${n}` }, subject: { reference: 'Patient/tx' } },
+        request: { method: 'POST', url: 'Observation' },
+      });
       const res = await fhir('POST', base, { resourceType: 'Bundle', type: 'transaction', entry: [entry(1), entry(2)] });
       expect(res.status).to.equal(200);
       await until(() => numbersFor(sub).length === 2, 'two deliveries');
@@ -187,7 +205,9 @@ for (const kind of ['memory', 'redis'] as const) {
         sub = await subscribe(backportSubscription({ topic: RECORD_CHANGE, filter: 'Observation?patient=Patient/ev', content: 'full-resource' }));
         ids = [];
         for (let i = 0; i < 4; i++) {
-          ids.push((await fhir<{ id: string }>('POST', `${base}/Observation`, { resourceType: 'Observation', status: 'final', code: { text: `e${i}` }, subject: { reference: 'Patient/ev' } })).body.id);
+          ids.push(
+            (await fhir<{ id: string }>('POST', `${base}/Observation`, { resourceType: 'Observation', status: 'final', code: { text: `e${i}` }, subject: { reference: 'Patient/ev' } })).body.id,
+          );
           await until(() => numbersFor(sub).length === i + 1, `event ${i + 1}`);
         }
       });

@@ -15,7 +15,6 @@ async function metric(port: number, pattern: RegExp): Promise<number> {
   return [...text.matchAll(pattern)].reduce((sum, m) => sum + Number(m[1]), 0);
 }
 
-
 describe('event pipeline on two replicas', function () {
   this.timeout(120_000);
   let redis: TestRedis;
@@ -29,7 +28,15 @@ describe('event pipeline on two replicas', function () {
     redis = await startRedis();
     upstream = await startUpstream();
     eventsChannel = `${redis.newPrefix()}events`;
-    const env = { FHIR_UPSTREAM_URL: upstream.url, REDIS_URL: redis.url, REDIS_KEY_PREFIX: redis.newPrefix(), TOKEN_SECRET: 'r'.repeat(32), TOPICS_DIR: 'test/fixtures/topics', EVENTS_CHANNEL: eventsChannel, EVENT_LOG_MAX: '2000' };
+    const env = {
+      FHIR_UPSTREAM_URL: upstream.url,
+      REDIS_URL: redis.url,
+      REDIS_KEY_PREFIX: redis.newPrefix(),
+      TOKEN_SECRET: 'r'.repeat(32),
+      TOPICS_DIR: 'test/fixtures/topics',
+      EVENTS_CHANNEL: eventsChannel,
+      EVENT_LOG_MAX: '2000',
+    };
     first = await startTestGateway(env);
     second = new GatewayProcess({ ...env, PORT: '0' });
     secondPort = await second.listening();
@@ -70,11 +77,12 @@ describe('event pipeline on two replicas', function () {
     expect(numbers(p2).sort((a, b) => a - b)).to.deep.equal(range(500));
     // Each event reached each of its subscriptions once, whichever replica claimed it.
     const seen = new Set<string>();
-    for (const d of received) for (const [s] of d.matches) {
-      const key = `${s}:${d.event.eventId}`;
-      expect(seen.has(key), key).to.equal(false);
-      seen.add(key);
-    }
+    for (const d of received)
+      for (const [s] of d.matches) {
+        const key = `${s}:${d.event.eventId}`;
+        expect(seen.has(key), key).to.equal(false);
+        seen.add(key);
+      }
     const processed = [await metric(first.port, /^fsg_events_processed_total\{outcome="matched"\} (\d+)$/gm), await metric(secondPort, /^fsg_events_processed_total\{outcome="matched"\} (\d+)$/gm)];
     expect(processed[0]! + processed[1]!).to.equal(1000);
   });

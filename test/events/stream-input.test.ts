@@ -52,7 +52,13 @@ for (const kind of ['memory', 'redis'] as const) {
       await redis?.stop();
     });
 
-    const event = (id: string) => JSON.stringify({ interaction: 'create', reference: `Observation/${id}`, versionId: '1', resource: { resourceType: 'Observation', id, meta: { versionId: '1' }, status: 'final', code: { text: 's' } } });
+    const event = (id: string) =>
+      JSON.stringify({
+        interaction: 'create',
+        reference: `Observation/${id}`,
+        versionId: '1',
+        resource: { resourceType: 'Observation', id, meta: { versionId: '1' }, status: 'final', code: { text: 's' } },
+      });
     const focuses = () => receivedEvents(client, subscription).map((e) => e.focus);
 
     it('notifies what producers add, and acknowledges it once numbered (an entry without an event field too)', async () => {

@@ -126,7 +126,10 @@ describe('resource-change event validation', () => {
     it('uses the ingest clock when nothing gives a timestamp', () => {
       const result = validateEvent('{"interaction":"update","reference":"Patient/p1","versionId":"1"}', opts());
       expect(result.ok && result.event.timestamp).to.equal(NOW.toISOString());
-      const lastUpdatedBad = validateEvent(JSON.stringify({ interaction: 'update', reference: 'Patient/p1', versionId: '1', resource: { resourceType: 'Patient', id: 'p1', meta: { lastUpdated: 'yesterday' } } }), opts());
+      const lastUpdatedBad = validateEvent(
+        JSON.stringify({ interaction: 'update', reference: 'Patient/p1', versionId: '1', resource: { resourceType: 'Patient', id: 'p1', meta: { lastUpdated: 'yesterday' } } }),
+        opts(),
+      );
       expect(lastUpdatedBad.ok && lastUpdatedBad.event.timestamp).to.equal(NOW.toISOString());
       const clockless = validateEvent('{"interaction":"update","reference":"Patient/p1","versionId":"1"}', { version: 'R4' });
       expect(clockless.ok && Date.parse(clockless.event.timestamp)).to.be.closeTo(Date.now(), 5000);
@@ -152,7 +155,10 @@ describe('resource-change event validation', () => {
     it('says how to fix a delete that cannot be deduplicated', () => {
       const result = validateEvent('{"interaction":"delete","reference":"Patient/p1"}', opts());
       expect(result).to.deep.include({ ok: false, reason: 'missing-version-id' });
-      expect(!result.ok && result.detail).to.match(/versionId/).and.match(/eventId/).and.match(/add one/);
+      expect(!result.ok && result.detail)
+        .to.match(/versionId/)
+        .and.match(/eventId/)
+        .and.match(/add one/);
     });
 
     it('bounds what it quotes from a message in the detail', () => {
@@ -197,7 +203,14 @@ describe('resource-change event validation', () => {
           return Object.fromEntries(Array.from({ length: Math.floor(random() * 6) }, () => [pick(KEYS), randomValue(depth + 1)]));
       }
     }
-    const VALID = { interaction: 'update', reference: 'Patient/p1', versionId: '2', timestamp: '2026-01-01T00:00:00Z', resource: { resourceType: 'Patient', id: 'p1', meta: { versionId: '2' } }, previous: { resourceType: 'Patient', id: 'p1' } };
+    const VALID = {
+      interaction: 'update',
+      reference: 'Patient/p1',
+      versionId: '2',
+      timestamp: '2026-01-01T00:00:00Z',
+      resource: { resourceType: 'Patient', id: 'p1', meta: { versionId: '2' } },
+      previous: { resourceType: 'Patient', id: 'p1' },
+    };
     /** A valid event with one member replaced, removed or nested into: close to valid, so deep paths run. */
     function mutated(): Record<string, unknown> {
       const event: Record<string, unknown> = structuredClone(VALID);

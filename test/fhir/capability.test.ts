@@ -194,7 +194,10 @@ function expectGatewayCapabilities(cs: CapabilityStatementJson, version: FhirVer
     const basic = resourceOf(cs, 'Basic');
     expect(codes(basic)).to.include.members(['read', 'search-type']);
     expect(params(basic).code).to.include({ type: 'token', definition: 'http://hl7.org/fhir/SearchParameter/Basic-code' });
-    expect((serverRest(cs).resource ?? []).some((r) => r.type === 'SubscriptionTopic'), 'R4 has no SubscriptionTopic').to.equal(false);
+    expect(
+      (serverRest(cs).resource ?? []).some((r) => r.type === 'SubscriptionTopic'),
+      'R4 has no SubscriptionTopic',
+    ).to.equal(false);
   } else {
     const topic = resourceOf(cs, 'SubscriptionTopic');
     expect(codes(topic)).to.include.members(['read', 'search-type']);
@@ -271,14 +274,25 @@ describe('fhir/capability', () => {
         const subscription = resourceOf(cs, 'Subscription');
         expect(subscription.profile).to.equal('http://hl7.org/fhir/StructureDefinition/Subscription');
         expect(subscription.versioning).to.equal('versioned-update');
-        expect(codes(subscription), 'upstream interactions first (less patch, which the gateway refuses), then the missing ones').to.deep.equal(['read', 'vread', 'update', 'delete', 'history-instance', 'create', 'search-type']);
+        expect(codes(subscription), 'upstream interactions first (less patch, which the gateway refuses), then the missing ones').to.deep.equal([
+          'read',
+          'vread',
+          'update',
+          'delete',
+          'history-instance',
+          'create',
+          'search-type',
+        ]);
         expect(params(subscription).status, 'an upstream search param keeps its documentation').to.have.property('documentation', 'The current state of the subscription');
         expect(params(subscription).criteria).to.deep.equal({ name: 'criteria', type: 'string', definition: 'http://hl7.org/fhir/SearchParameter/Subscription-criteria' });
         expect(extensions(subscription, 'http://example.org/fhir/StructureDefinition/vendor-flag')).to.have.length(1);
         const canonicals = extensions(subscription, TOPIC_CANONICAL_EXTENSION).map((e) => e.valueCanonical);
         expect(canonicals, 'the upstream’s own topics are not subscribable through the gateway').to.not.include('http://upstream.example/SubscriptionTopic/its-own');
         // Operations are invoked by name, so only a same-named declaration is shadowed by the gateway's.
-        expect(subscription.operation!.map((o) => o.name), 'the upstream’s $status is replaced, the rest kept').to.deep.equal(['$validate', 'legacy-events', 'status', 'events', 'get-ws-binding-token']);
+        expect(
+          subscription.operation!.map((o) => o.name),
+          'the upstream’s $status is replaced, the rest kept',
+        ).to.deep.equal(['$validate', 'legacy-events', 'status', 'events', 'get-ws-binding-token']);
 
         if (version === 'R4') {
           const basic = resourceOf(cs, 'Basic');

@@ -129,7 +129,9 @@ describe('rest-hook endpoint rule', () => {
     it('refuses when any one address is not, naming what the name resolved to', () => {
       const v = checkAddresses('rebind.example.org', addrs('8.8.8.8', '127.0.0.1'), EMPTY_ALLOW_LIST);
       expect(v.ok).to.equal(false);
-      expect(!v.ok && v.reason).to.match(/rebind\.example\.org resolves to 127\.0\.0\.1/).and.match(/loopback/);
+      expect(!v.ok && v.reason)
+        .to.match(/rebind\.example\.org resolves to 127\.0\.0\.1/)
+        .and.match(/loopback/);
       expect(checkAddresses('x.example.org', addrs('::ffff:169.254.169.254'), EMPTY_ALLOW_LIST).ok).to.equal(false);
     });
     it('refuses a name without addresses', () => {

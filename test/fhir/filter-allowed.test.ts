@@ -34,7 +34,7 @@ describe('filters allowed by a topic', () => {
     if (!checked.ok) expect(checked.reason).to.include("'code' on Encounter; allowed: Encounter.patient, _id");
   });
 
-  it("refuses a resource type the topic does not trigger on", () => {
+  it('refuses a resource type the topic does not trigger on', () => {
     const checked = checkFilter(string({ resourceType: 'Patient', parameter: 'patient', value: 'x' }), ADMISSION);
     expect(checked).to.deep.equal({ ok: false, reason: "resource type 'Patient' is not one topic http://hl7.org/SubscriptionTopic/admission triggers on (Encounter)" });
   });

@@ -29,7 +29,14 @@ describe('notification MIME types', () => {
   });
 
   it('refuses XML, other types, bad fhirVersion values and malformed parameters', () => {
-    for (const mime of ['application/fhir+xml', 'text/plain', '', 'application/fhir+json; fhirVersion=4', 'application/fhir+json; fhirVersion=4.0; fhirVersion=4.3', 'application/fhir+json; fhirVersion']) {
+    for (const mime of [
+      'application/fhir+xml',
+      'text/plain',
+      '',
+      'application/fhir+json; fhirVersion=4',
+      'application/fhir+json; fhirVersion=4.0; fhirVersion=4.3',
+      'application/fhir+json; fhirVersion',
+    ]) {
       expect(parseNotificationMime(mime, 'R4').ok, mime).to.equal(false);
     }
   });

@@ -1,12 +1,6 @@
 import { expect } from 'chai';
 import type { FhirVersion } from '../../src/config.js';
-import {
-  R4_NOTIFICATION_PROFILE,
-  R4B_NOTIFICATION_PROFILE,
-  renderNotification,
-  type NotificationEventInput,
-  type NotificationInput,
-} from '../../src/fhir/notification.js';
+import { R4_NOTIFICATION_PROFILE, R4B_NOTIFICATION_PROFILE, renderNotification, type NotificationEventInput, type NotificationInput } from '../../src/fhir/notification.js';
 import type { ContentLevel } from '../../src/fhir/subscription.js';
 
 const BASE = 'https://example.org/fhir';
@@ -104,11 +98,9 @@ function infernoCheck5(bundle: Json, subscriptionId: string, type: string, statu
 
 /** Inferno check 10's resolution rule for a reference to an entry. */
 function resolves(bundle: Json, reference: string): boolean {
-  return bundle.entry.slice(1).some((entry: Json) =>
-    reference.startsWith('urn:')
-      ? entry.fullUrl === reference
-      : entry.resource !== undefined && reference.includes(`${entry.resource.resourceType}/${entry.resource.id}`),
-  );
+  return bundle.entry
+    .slice(1)
+    .some((entry: Json) => (reference.startsWith('urn:') ? entry.fullUrl === reference : entry.resource !== undefined && reference.includes(`${entry.resource.resourceType}/${entry.resource.id}`)));
 }
 
 describe('fhir/notification', () => {
@@ -218,7 +210,9 @@ describe('fhir/notification', () => {
       const rest = bundle.entry.slice(1);
       expect(rest).to.have.length(3);
       for (const entry of rest) {
-        expect(entry.fullUrl).to.be.a('string').and.match(/^https:\/\/example\.org\/fhir\//);
+        expect(entry.fullUrl)
+          .to.be.a('string')
+          .and.match(/^https:\/\/example\.org\/fhir\//);
         expect(entry).not.to.have.property('resource');
       }
       sameJson(rest[1], { fullUrl: `${BASE}/Patient/${PATIENT.id}`, request: { method: 'GET', url: `Patient/${PATIENT.id}` }, response: { status: '200' } });
@@ -302,11 +296,7 @@ describe('fhir/notification', () => {
       });
       const events = params(bundle).get('notification-event') ?? [];
       expect(events.map((e) => parts(e).get('event-number')?.[0].valueString)).to.deep.equal(['10', '11', '12']);
-      expect(events.map((e) => parts(e).get('focus')?.[0].valueReference.reference)).to.deep.equal([
-        `${BASE}/Encounter/${ENCOUNTER_ID}`,
-        `${BASE}/Encounter/e2`,
-        `${BASE}/Encounter/e3`,
-      ]);
+      expect(events.map((e) => parts(e).get('focus')?.[0].valueReference.reference)).to.deep.equal([`${BASE}/Encounter/${ENCOUNTER_ID}`, `${BASE}/Encounter/e2`, `${BASE}/Encounter/e3`]);
       expect(params(bundle).get('events-since-subscription-start')).to.deep.equal([{ valueString: '12' }]);
       expect(bundle.entry.slice(1).map((e: Json) => `${e.request.method} ${e.request.url} ${e.response.status}`)).to.deep.equal([
         'POST Encounter 201',
@@ -323,11 +313,7 @@ describe('fhir/notification', () => {
           content,
           events: [event({ eventNumber: 1, additionalContext: context }), event({ eventNumber: 2, focusReference: 'Encounter/e2', additionalContext: context })],
         });
-        expect(bundle.entry.slice(1).map((e: Json) => e.fullUrl)).to.deep.equal([
-          `${BASE}/Encounter/${ENCOUNTER_ID}`,
-          `${BASE}/Patient/${PATIENT.id}`,
-          `${BASE}/Encounter/e2`,
-        ]);
+        expect(bundle.entry.slice(1).map((e: Json) => e.fullUrl)).to.deep.equal([`${BASE}/Encounter/${ENCOUNTER_ID}`, `${BASE}/Patient/${PATIENT.id}`, `${BASE}/Encounter/e2`]);
         // Both events still name their context.
         for (const e of params(bundle).get('notification-event') ?? []) expect(parts(e).get('additional-context')).to.have.length(1);
       }
@@ -354,9 +340,7 @@ describe('fhir/notification', () => {
         status: 'active',
         type: 'event-notification',
         eventsSinceSubscriptionStart: '2',
-        notificationEvent: [
-          { eventNumber: '2', timestamp: '2020-05-29T11:44:13.1882432-05:00', focus: { reference: 'https://example.org/fhir/Encounter/86009987-eabe-42bf-8c02-b112b18cb616' } },
-        ],
+        notificationEvent: [{ eventNumber: '2', timestamp: '2020-05-29T11:44:13.1882432-05:00', focus: { reference: 'https://example.org/fhir/Encounter/86009987-eabe-42bf-8c02-b112b18cb616' } }],
         subscription: { reference: 'https://example.org/fhir/Subscription/admission' },
         topic: 'http://hl7.org/SubscriptionTopic/admission',
       });
@@ -437,10 +421,7 @@ describe('fhir/notification', () => {
       const context = [{ reference: `Patient/${PATIENT.id}`, resourceJson: JSON.stringify(PATIENT) }];
       const bundle = r5({
         content: 'full-resource',
-        events: [
-          event({ eventNumber: 1, focusReference: 'Encounter/2', additionalContext: context }),
-          event({ eventNumber: 2, focusReference: 'Encounter/3', additionalContext: context }),
-        ],
+        events: [event({ eventNumber: 1, focusReference: 'Encounter/2', additionalContext: context }), event({ eventNumber: 2, focusReference: 'Encounter/3', additionalContext: context })],
       });
       expect(bundle.entry.slice(1).map((e: Json) => e.fullUrl)).to.deep.equal([`${BASE}/Encounter/2`, `${BASE}/Patient/${PATIENT.id}`, `${BASE}/Encounter/3`]);
       expect(bundle.entry[0].resource.notificationEvent[1].additionalContext).to.deep.equal([{ reference: `${BASE}/Patient/${PATIENT.id}` }]);
@@ -597,7 +578,9 @@ describe('fhir/notification', () => {
         expect(text, version).to.not.include('"family"');
         const bundle = JSON.parse(text);
         if (version === 'R4') {
-          const events = params(bundle).get('notification-event')!.map((e) => parts(e));
+          const events = params(bundle)
+            .get('notification-event')!
+            .map((e) => parts(e));
           expect(events.map((e) => e.get('event-number')![0].valueString)).to.deep.equal(['3', '4']);
           expect(events[0]!.has('focus')).to.equal(false);
           expect(events[1]!.get('focus')![0].valueReference.reference).to.equal(`${BASE}/Encounter/${ENCOUNTER_ID}`);

@@ -38,12 +38,7 @@ const CODINGS: unknown[] = [
   { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' },
 ];
 const STATUSES = ['finished', 'in-progress', 'planned', 'final', 'amended'];
-const IDENTIFIERS: unknown[] = [
-  { system: 'urn:oid:1.2.3', value: 'V-1' },
-  { system: 'urn:oid:1.2.4', value: 'V-1' },
-  { value: 'V-2' },
-  { system: 'urn:mrn', value: '42' },
-];
+const IDENTIFIERS: unknown[] = [{ system: 'urn:oid:1.2.3', value: 'V-1' }, { system: 'urn:oid:1.2.4', value: 'V-1' }, { value: 'V-2' }, { system: 'urn:mrn', value: '42' }];
 
 function pick<T>(rnd: () => number, items: readonly T[]): T {
   return items[Math.floor(rnd() * items.length)] as T;
@@ -95,7 +90,14 @@ function resource(rnd: () => number, type: string): FhirResource {
         active: maybe(rnd, rnd() < 0.5),
         gender: maybe(rnd, pick(rnd, ['female', 'male', 'other'])),
         identifier: some(rnd, IDENTIFIERS, 2),
-        telecom: some(rnd, [{ system: 'email', value: 'a@b.org' }, { system: 'phone', value: '123' }], 2),
+        telecom: some(
+          rnd,
+          [
+            { system: 'email', value: 'a@b.org' },
+            { system: 'phone', value: '123' },
+          ],
+          2,
+        ),
         generalPractitioner: some(rnd, REFERENCES, 2),
         managingOrganization: maybe(rnd, { reference: pick(rnd, ['Organization/o1', 'Organization/o2']) }),
       };
@@ -109,15 +111,48 @@ const PARAMETERS: Readonly<Record<string, readonly string[]>> = {
 };
 
 const REFERENCE_VALUES = [
-  'Patient/1', 'Patient/2', '1', '2', 'x', 'g1', 'Group/g1', 'Practitioner/1', 'Organization/o1', 'https://elsewhere.org/fhir/Patient/1',
-  'Patient/1/_history/3', 'urn:uuid:7f1c', '#c1', 'http://example.org/Library/a|1',
+  'Patient/1',
+  'Patient/2',
+  '1',
+  '2',
+  'x',
+  'g1',
+  'Group/g1',
+  'Practitioner/1',
+  'Organization/o1',
+  'https://elsewhere.org/fhir/Patient/1',
+  'Patient/1/_history/3',
+  'urn:uuid:7f1c',
+  '#c1',
+  'http://example.org/Library/a|1',
 ];
 const REFERENCE_PARAMETERS = new Set(['patient', 'subject', 'participant', 'practitioner', 'performer', 'has-member', 'general-practitioner', 'organization']);
 const VALUES = [
   ...REFERENCE_VALUES,
-  '1234-5', 'http://loinc.org|1234-5', '|1234-5', 'http://loinc.org|', 'http://snomed.info/sct|1234-5', 'urn:a\\|b|x\\,y', 'x\\,y', 'AMB',
-  'finished', 'final', 'planned', 'http://hl7.org/fhir/encounter-status|finished', 'female', 'true', 'false',
-  'V-1', 'urn:oid:1.2.3|V-1', '|V-2', 'urn:mrn|42', 'a@b.org', 'email|a@b.org', '', 'a,', '|',
+  '1234-5',
+  'http://loinc.org|1234-5',
+  '|1234-5',
+  'http://loinc.org|',
+  'http://snomed.info/sct|1234-5',
+  'urn:a\\|b|x\\,y',
+  'x\\,y',
+  'AMB',
+  'finished',
+  'final',
+  'planned',
+  'http://hl7.org/fhir/encounter-status|finished',
+  'female',
+  'true',
+  'false',
+  'V-1',
+  'urn:oid:1.2.3|V-1',
+  '|V-2',
+  'urn:mrn|42',
+  'a@b.org',
+  'email|a@b.org',
+  '',
+  'a,',
+  '|',
 ];
 const MODIFIERS = [undefined, undefined, undefined, 'Patient', 'Group', 'not', 'missing', 'identifier', 'text'];
 
@@ -144,20 +179,14 @@ describe('search-eval: indexKeys and filterKeys', () => {
     expect(indexKeys('R4', obs, 'performer')).to.have.members(['Practitioner/9', 'urn:uuid:1']);
     expect(filterKeys('R4', { resourceType: 'Encounter', parameter: 'patient', value: '123' })).to.deep.equal(['Patient/123']);
     expect(filterKeys('R4', { resourceType: 'Observation', parameter: 'subject', value: '123', modifier: 'Patient' })).to.deep.equal(['Patient/123']);
-    expect(filterKeys('R4', { resourceType: 'Observation', parameter: 'subject', value: 'http://x.org/fhir/Patient/1,Group/2' })).to.deep.equal([
-      'Patient/1',
-      'Group/2',
-    ]);
+    expect(filterKeys('R4', { resourceType: 'Observation', parameter: 'subject', value: 'http://x.org/fhir/Patient/1,Group/2' })).to.deep.equal(['Patient/1', 'Group/2']);
   });
 
   it('gives token keys for every way a query can name a value', () => {
     const obs: FhirResource = { resourceType: 'Observation', code: { coding: [{ system: 'http://loinc.org', code: '1234-5' }, { code: 'local' }] } };
     expect(indexKeys('R4', obs, 'code')).to.have.members(['1234-5', 'http://loinc.org|1234-5', 'http://loinc.org|', 'local', '|local']);
     expect(indexKeys('R4', { resourceType: 'Encounter', status: 'finished' }, 'status')).to.deep.equal(['finished']);
-    expect(filterKeys('R4', { resourceType: 'Observation', parameter: 'code', value: 'http://loinc.org|1234-5,|local' })).to.deep.equal([
-      'http://loinc.org|1234-5',
-      '|local',
-    ]);
+    expect(filterKeys('R4', { resourceType: 'Observation', parameter: 'code', value: 'http://loinc.org|1234-5,|local' })).to.deep.equal(['http://loinc.org|1234-5', '|local']);
   });
 
   it('has no keys where the index cannot answer', () => {

@@ -24,9 +24,7 @@ describe('search-eval: parseQuery', () => {
     expect(parseQuery('R4', 'Observation', 'date=ge2024-01-01T00:00:00+01:00')).to.deep.equal([
       { resourceType: 'Observation', parameter: 'date', comparator: 'ge', value: '2024-01-01T00:00:00+01:00' },
     ]);
-    expect(parseQuery('R4', 'Observation', 'code=http%3A%2F%2Floinc.org%7C1234-5')).to.deep.equal([
-      { resourceType: 'Observation', parameter: 'code', value: 'http://loinc.org|1234-5' },
-    ]);
+    expect(parseQuery('R4', 'Observation', 'code=http%3A%2F%2Floinc.org%7C1234-5')).to.deep.equal([{ resourceType: 'Observation', parameter: 'code', value: 'http://loinc.org|1234-5' }]);
   });
 
   it('splits comparator prefixes only for number, date and quantity parameters, and only for single values', () => {
@@ -38,9 +36,7 @@ describe('search-eval: parseQuery', () => {
       { resourceType: 'Observation', parameter: 'value-quantity', comparator: 'gt', value: '5.4|http://unitsofmeasure.org|mg' },
       { resourceType: 'Observation', parameter: 'status', value: 'ne' },
     ]);
-    expect(parseQuery('R4', 'RiskAssessment', 'probability=gt0.5,lt0.1')).to.deep.equal([
-      { resourceType: 'RiskAssessment', parameter: 'probability', value: 'gt0.5,lt0.1' },
-    ]);
+    expect(parseQuery('R4', 'RiskAssessment', 'probability=gt0.5,lt0.1')).to.deep.equal([{ resourceType: 'RiskAssessment', parameter: 'probability', value: 'gt0.5,lt0.1' }]);
   });
 
   it('keeps escapes for evaluation, and chains and _has as names', () => {

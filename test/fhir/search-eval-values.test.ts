@@ -39,10 +39,7 @@ describe('search-eval: value syntax', () => {
   });
 
   it('splits FHIRPath unions at the top level only', () => {
-    expect(unionBranches("(Observation.value as Quantity) | (Observation.value as SampledData)")).to.deep.equal([
-      'Observation.value as Quantity',
-      'Observation.value as SampledData',
-    ]);
+    expect(unionBranches('(Observation.value as Quantity) | (Observation.value as SampledData)')).to.deep.equal(['Observation.value as Quantity', 'Observation.value as SampledData']);
     expect(unionBranches("A.where(system='a|b') | (B.c | B.d)")).to.deep.equal(["A.where(system='a|b')", 'B.c | B.d']);
   });
 });

@@ -32,10 +32,7 @@ const observation: FhirResource = {
   status: 'final',
   category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'vital-signs' }] }],
   code: {
-    coding: [
-      { system: 'http://loinc.org', code: '29463-7', display: 'Body weight' },
-      { code: 'WEIGHT' },
-    ],
+    coding: [{ system: 'http://loinc.org', code: '29463-7', display: 'Body weight' }, { code: 'WEIGHT' }],
     text: 'Weight',
   },
   subject: { reference: 'Patient/1' },
@@ -51,7 +48,10 @@ const patient: FhirResource = {
   birthDate: '1980-05-12',
   name: [{ use: 'official', family: 'Müller', given: ['José', 'Ana'], prefix: ['Dr.'] }],
   address: [{ line: ['12 Rue de l’Église'], city: 'Genève', postalCode: '1204', country: 'CH' }],
-  telecom: [{ system: 'email', value: 'ana@example.org' }, { system: 'phone', value: '+41 22 000 00 00' }],
+  telecom: [
+    { system: 'email', value: 'ana@example.org' },
+    { system: 'phone', value: '+41 22 000 00 00' },
+  ],
   identifier: [{ system: 'http://hospital.example.org/mrn', value: 'MRN-42' }],
   generalPractitioner: [{ reference: 'Practitioner/gp1' }],
 };

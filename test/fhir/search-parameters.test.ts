@@ -9,13 +9,7 @@ import fhirpath from 'fhirpath';
 import r4Model from 'fhirpath/fhir-context/r4';
 import r5Model from 'fhirpath/fhir-context/r5';
 import type { FhirVersion } from '../../src/config.js';
-import {
-  isResourceType,
-  resourceTypes,
-  searchParameter,
-  searchParameterSource,
-  searchParameters,
-} from '../../src/fhir/search-parameters.js';
+import { isResourceType, resourceTypes, searchParameter, searchParameterSource, searchParameters } from '../../src/fhir/search-parameters.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const GENERATED = join(ROOT, 'src', 'fhir', 'generated');

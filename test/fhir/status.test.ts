@@ -96,10 +96,7 @@ describe('fhir/status', () => {
         status: 'active',
         type: 'query-event',
         eventsSinceSubscriptionStart: 9,
-        events: [
-          { eventNumber: 8, focus: { reference: 'Encounter/1', type: 'Encounter' }, additionalContext: [{ reference: 'Patient/1' }, { reference: 'Location/2' }] },
-          { eventNumber: 9 },
-        ],
+        events: [{ eventNumber: 8, focus: { reference: 'Encounter/1', type: 'Encounter' }, additionalContext: [{ reference: 'Patient/1' }, { reference: 'Location/2' }] }, { eventNumber: 9 }],
       });
       expect(r4(status).has('topic'), 'topic only when given').to.equal(false);
       expect(r4(status).get('notification-event')).to.deep.equal([
@@ -255,7 +252,9 @@ describe('fhir/status', () => {
   it('refuses counters that are not non-negative integers', () => {
     for (const bad of [-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 53]) {
       expect(() => buildStatus('R4B', { subscriptionUrl: SUB, status: 'active', type: 'heartbeat', eventsSinceSubscriptionStart: bad }), String(bad)).to.throw(RangeError);
-      expect(() => buildStatus('R4', { subscriptionUrl: SUB, status: 'active', type: 'query-event', eventsSinceSubscriptionStart: 1, events: [{ eventNumber: bad }] }), String(bad)).to.throw(RangeError);
+      expect(() => buildStatus('R4', { subscriptionUrl: SUB, status: 'active', type: 'query-event', eventsSinceSubscriptionStart: 1, events: [{ eventNumber: bad }] }), String(bad)).to.throw(
+        RangeError,
+      );
     }
   });
 

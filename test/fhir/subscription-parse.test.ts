@@ -1,12 +1,6 @@
 import { expect } from 'chai';
 import { EXT_CHANNEL_TYPE, EXT_FILTER_CRITERIA, EXT_HEARTBEAT_PERIOD, EXT_MAX_COUNT, EXT_PAYLOAD_CONTENT, EXT_TIMEOUT } from '../../src/fhir/extensions.js';
-import {
-  parseJsonSubscription,
-  parseSubscription,
-  SubscriptionInvalid,
-  withStatus,
-  type ParseContext,
-} from '../../src/fhir/subscription-parse.js';
+import { parseJsonSubscription, parseSubscription, SubscriptionInvalid, withStatus, type ParseContext } from '../../src/fhir/subscription-parse.js';
 import type { IssueCode } from '../../src/fhir/operation-outcome.js';
 import { IMPLICIT_TOPIC_PREFIX } from '../../src/topics/topic.js';
 import { TOPICS } from './fixtures/topics.js';
@@ -49,10 +43,7 @@ function r5Example() {
     id: 'r5-admission',
     status: 'requested',
     topic: 'http://hl7.org/SubscriptionTopic/admission',
-    filterBy: [
-      { resourceType: 'Encounter', filterParameter: 'length', comparator: 'gt', value: '10' } as Record<string, string>,
-      { filterParameter: 'patient', modifier: 'missing', value: 'false' },
-    ],
+    filterBy: [{ resourceType: 'Encounter', filterParameter: 'length', comparator: 'gt', value: '10' } as Record<string, string>, { filterParameter: 'patient', modifier: 'missing', value: 'false' }],
     channelType: { system: 'http://terminology.hl7.org/CodeSystem/subscription-channel-type', code: 'websocket' } as Record<string, string>,
     content: 'full-resource',
     contentType: 'application/fhir+json',
@@ -163,7 +154,12 @@ describe('parseSubscription', () => {
     });
 
     it('takes the content extension without a payload MIME type', () => {
-      const s = { resourceType: 'Subscription', status: 'off', criteria: 'urn:example:topic', channel: { type: 'websocket', _payload: { extension: [{ url: EXT_PAYLOAD_CONTENT, valueCode: 'empty' }] } } };
+      const s = {
+        resourceType: 'Subscription',
+        status: 'off',
+        criteria: 'urn:example:topic',
+        channel: { type: 'websocket', _payload: { extension: [{ url: EXT_PAYLOAD_CONTENT, valueCode: 'empty' }] } },
+      };
       expect(parseSubscription(s, { ...R4, topics: { get: (c) => (c === 'urn:example:topic' ? TOPICS.get('http://hl7.org/SubscriptionTopic/admission') : undefined) } })).to.include({
         content: 'empty',
         topic: 'urn:example:topic',
@@ -244,7 +240,14 @@ describe('parseSubscription', () => {
     });
 
     it('defaults content to id-only and contentType to FHIR JSON, and keeps endpoint and end', () => {
-      const s = { resourceType: 'Subscription', status: 'active', topic: 'http://hl7.org/SubscriptionTopic/admission', channelType: { code: 'websocket' }, endpoint: 'wss://example.org/ws', end: '2021-01-01T00:00:00+01:00' };
+      const s = {
+        resourceType: 'Subscription',
+        status: 'active',
+        topic: 'http://hl7.org/SubscriptionTopic/admission',
+        channelType: { code: 'websocket' },
+        endpoint: 'wss://example.org/ws',
+        end: '2021-01-01T00:00:00+01:00',
+      };
       expect(parseSubscription(s, R5)).to.deep.equal({
         status: 'active',
         topic: 'http://hl7.org/SubscriptionTopic/admission',
@@ -270,7 +273,14 @@ describe('parseSubscription', () => {
 
     it('refuses filterBy codes outside the R5 lists and missing parts', () => {
       expectRejected({ ...r5Example(), filterBy: [{ filterParameter: 'length', comparator: 'gte', value: '1' }] }, R5, 422, 'value', 'Subscription.filterBy[0].comparator', "comparator 'gte'");
-      expectRejected({ ...r5Example(), filterBy: [{ filterParameter: 'patient', modifier: 'sounds-like', value: '1' }] }, R5, 422, 'value', 'Subscription.filterBy[0].modifier', "modifier 'sounds-like'");
+      expectRejected(
+        { ...r5Example(), filterBy: [{ filterParameter: 'patient', modifier: 'sounds-like', value: '1' }] },
+        R5,
+        422,
+        'value',
+        'Subscription.filterBy[0].modifier',
+        "modifier 'sounds-like'",
+      );
       expectRejected({ ...r5Example(), filterBy: [{ value: '1' }] }, R5, 400, 'required', 'Subscription.filterBy[0].filterParameter', 'filterParameter is required');
       expectRejected({ ...r5Example(), filterBy: [{ filterParameter: 'patient' }] }, R5, 400, 'required', 'Subscription.filterBy[0].value', 'value is required');
       expectRejected({ ...r5Example(), filterBy: {} }, R5, 400, 'structure', 'Subscription.filterBy', 'must be a JSON array');
@@ -278,7 +288,14 @@ describe('parseSubscription', () => {
 
     it('refuses a filterBy the topic does not allow', () => {
       expectRejected({ ...r5Example(), filterBy: [{ filterParameter: 'subject', value: 'x' }] }, R5, 422, 'not-supported', 'Subscription.filterBy[0]', "does not allow filtering by 'subject'");
-      expectRejected({ ...r5Example(), filterBy: [{ filterParameter: 'patient', comparator: 'gt', value: 'x' }] }, R5, 422, 'not-supported', 'Subscription.filterBy[0]', "comparator 'gt' is not allowed on 'patient'");
+      expectRejected(
+        { ...r5Example(), filterBy: [{ filterParameter: 'patient', comparator: 'gt', value: 'x' }] },
+        R5,
+        422,
+        'not-supported',
+        'Subscription.filterBy[0]',
+        "comparator 'gt' is not allowed on 'patient'",
+      );
       expectRejected(
         { ...r5Example(), filterBy: [{ resourceType: 'Observation', filterParameter: 'patient', value: 'x' }] },
         R5,
@@ -293,7 +310,14 @@ describe('parseSubscription', () => {
       for (const code of ['rest-hook', 'email', 'message']) {
         expectRejected({ ...r5Example(), channelType: { code } }, R5, 422, 'not-supported', 'Subscription.channelType.code', `channel type ${code} is not supported; supported: websocket`);
       }
-      expectRejected({ ...r5Example(), channelType: { system: 'http://example.org/channels', code: 'websocket' } }, R5, 422, 'not-supported', 'Subscription.channelType.system', 'custom channel types');
+      expectRejected(
+        { ...r5Example(), channelType: { system: 'http://example.org/channels', code: 'websocket' } },
+        R5,
+        422,
+        'not-supported',
+        'Subscription.channelType.system',
+        'custom channel types',
+      );
       const { channelType: _, ...noChannel } = r5Example();
       expectRejected(noChannel, R5, 400, 'required', 'Subscription.channelType', 'channelType is required');
     });
@@ -413,7 +437,16 @@ describe('parseSubscription', () => {
       expectRejected(withExtension({ url: EXT_HEARTBEAT_PERIOD, valueUnsignedInt: 2.5 }), R4, 400, 'value', hb, 'unsignedInt');
       expectRejected(withExtension({ url: EXT_TIMEOUT, valuePositiveInt: 5 }), R4, 400, 'structure', `Subscription.channel.extension('${EXT_TIMEOUT}')`, 'valueUnsignedInt');
       expectRejected(withExtension({ url: EXT_MAX_COUNT, valuePositiveInt: 0 }), R4, 400, 'value', `Subscription.channel.extension('${EXT_MAX_COUNT}')`, 'positiveInt');
-      const twice = { ...igExample(), channel: { ...igExample().channel, extension: [{ url: EXT_TIMEOUT, valueUnsignedInt: 1 }, { url: EXT_TIMEOUT, valueUnsignedInt: 2 }] } };
+      const twice = {
+        ...igExample(),
+        channel: {
+          ...igExample().channel,
+          extension: [
+            { url: EXT_TIMEOUT, valueUnsignedInt: 1 },
+            { url: EXT_TIMEOUT, valueUnsignedInt: 2 },
+          ],
+        },
+      };
       expectRejected(twice, R4, 400, 'structure', `Subscription.channel.extension('${EXT_TIMEOUT}')`, 'given 2 times');
     });
 
@@ -433,7 +466,14 @@ describe('parseSubscription', () => {
     });
 
     it('refuses a modifierExtension it does not understand', () => {
-      expectRejected({ ...igExample(), modifierExtension: [{ url: 'http://example.org/mod', valueBoolean: true }] }, R4, 422, 'not-supported', 'Subscription.modifierExtension', 'http://example.org/mod');
+      expectRejected(
+        { ...igExample(), modifierExtension: [{ url: 'http://example.org/mod', valueBoolean: true }] },
+        R4,
+        422,
+        'not-supported',
+        'Subscription.modifierExtension',
+        'http://example.org/mod',
+      );
     });
   });
 

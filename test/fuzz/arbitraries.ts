@@ -16,7 +16,26 @@ const oddString = fc.oneof(
   { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 20 }) },
   {
     weight: 2,
-    arbitrary: fc.constantFrom('', ' ', '\u0000', '\ud800', '\udfff', '💥', 'null', 'undefined', '{', '[]', '..', '%2e%2e', '../admin', 'Patient/1', 'http://127.0.0.1:1/', 'é'.normalize('NFD'), '\u202e', ...PROTO_KEYS),
+    arbitrary: fc.constantFrom(
+      '',
+      ' ',
+      '\u0000',
+      '\ud800',
+      '\udfff',
+      '💥',
+      'null',
+      'undefined',
+      '{',
+      '[]',
+      '..',
+      '%2e%2e',
+      '../admin',
+      'Patient/1',
+      'http://127.0.0.1:1/',
+      'é'.normalize('NFD'),
+      '\u202e',
+      ...PROTO_KEYS,
+    ),
   },
   // Huge strings: within the body limits, but far beyond any real member.
   { weight: 1, arbitrary: fc.integer({ min: 1000, max: 20_000 }).map((n) => 'x'.repeat(n)) },
@@ -89,8 +108,7 @@ function apply(template: unknown, mutations: Mutation[]): unknown {
       if (Array.isArray(target) && typeof last === 'number') {
         for (let i = last; i < target.length - 1; i++) target[i] = target[i + 1];
         target.length = Math.max(0, target.length - 1);
-      }
-      else delete target[last as string];
+      } else delete target[last as string];
     } else if (m.op === 'wrap') put(target, last, [target[last as string]]);
     else {
       const inner = target[last as string];
@@ -116,7 +134,13 @@ export function nearValid(template: unknown): fc.Arbitrary<unknown> {
 export function jsonText(value: fc.Arbitrary<unknown>): fc.Arbitrary<string> {
   return fc.oneof(
     { weight: 8, arbitrary: value.map((v) => JSON.stringify(v) ?? 'null') },
-    { weight: 1, arbitrary: fc.tuple(value, fc.nat()).map(([v, n]) => { const t = JSON.stringify(v) ?? ''; return t.slice(0, n % (t.length + 1)); }) },
+    {
+      weight: 1,
+      arbitrary: fc.tuple(value, fc.nat()).map(([v, n]) => {
+        const t = JSON.stringify(v) ?? '';
+        return t.slice(0, n % (t.length + 1));
+      }),
+    },
     { weight: 1, arbitrary: fc.string({ maxLength: 60 }) },
   );
 }
@@ -177,15 +201,69 @@ export const frameText: fc.Arbitrary<string> = fc.oneof(
   {
     weight: 2,
     arbitrary: fc
-      .tuple(fc.constantFrom('bind-with-token', 'bind-with-token:', 'unbind-from-token', 'bind', ''), fc.oneof(fc.string({ maxLength: 30 }), fc.constantFrom('a.b.c', 'x'.repeat(9000), '..', '__proto__')), fc.oneof(fc.constant(''), fc.nat().map((n) => ` events-since=${n}`), fc.string({ maxLength: 12 }).map((s) => ` events-since=${s}`)))
+      .tuple(
+        fc.constantFrom('bind-with-token', 'bind-with-token:', 'unbind-from-token', 'bind', ''),
+        fc.oneof(fc.string({ maxLength: 30 }), fc.constantFrom('a.b.c', 'x'.repeat(9000), '..', '__proto__')),
+        fc.oneof(
+          fc.constant(''),
+          fc.nat().map((n) => ` events-since=${n}`),
+          fc.string({ maxLength: 12 }).map((s) => ` events-since=${s}`),
+        ),
+      )
       .map(([cmd, token, tail]) => `${cmd} ${token}${tail}`),
   },
   { weight: 1, arbitrary: fc.string({ unit: 'grapheme', maxLength: 80 }) },
 );
 
 const segment = fc.oneof(
-  { weight: 5, arbitrary: fc.constantFrom('Patient', 'Encounter', 'Subscription', 'SubscriptionTopic', 'Basic', 'metadata', '_history', '_search', '$status', '$events', '$get-ws-binding-token', '123', 'a.b', 'x-y') },
-  { weight: 3, arbitrary: fc.constantFrom('', '.', '..', '%2e', '%2E%2e', '.%2e', '%252e%252e', '\\', '%5c', '%2f', ';x=1', '%3b', '%00', '%0a', '%zz', '%c0%ae', '__proto__', '_x', 'constructor', '%24status', 'é', '%C3%A9', '~', '*') },
+  {
+    weight: 5,
+    arbitrary: fc.constantFrom(
+      'Patient',
+      'Encounter',
+      'Subscription',
+      'SubscriptionTopic',
+      'Basic',
+      'metadata',
+      '_history',
+      '_search',
+      '$status',
+      '$events',
+      '$get-ws-binding-token',
+      '123',
+      'a.b',
+      'x-y',
+    ),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.constantFrom(
+      '',
+      '.',
+      '..',
+      '%2e',
+      '%2E%2e',
+      '.%2e',
+      '%252e%252e',
+      '\\',
+      '%5c',
+      '%2f',
+      ';x=1',
+      '%3b',
+      '%00',
+      '%0a',
+      '%zz',
+      '%c0%ae',
+      '__proto__',
+      '_x',
+      'constructor',
+      '%24status',
+      'é',
+      '%C3%A9',
+      '~',
+      '*',
+    ),
+  },
   { weight: 2, arbitrary: fc.string({ maxLength: 12 }).map((s) => encodeURIComponent(s)) },
   { weight: 1, arbitrary: fc.string({ maxLength: 12 }).map((s) => s.replace(/[\s?#]/g, '')) },
 );
@@ -197,8 +275,14 @@ export const pathAndQuery: fc.Arbitrary<{ path: string; query: string }> = fc.re
     .map(([segs, lead]) => lead + segs.map(([s, sep], i) => (i === 0 ? s : sep + s)).join('')),
   query: fc.oneof(
     fc.constant(''),
-    fc.array(fc.tuple(fc.constantFrom('_count', '_id', 'patient', 'status', 'name', '_format', 'eventsSinceNumber', 'eventsUntilNumber', 'content', '__proto__', '_summary', 'x'), fc.oneof(fc.string({ maxLength: 12 }), fc.constantFrom('-1', '99999999999999999999', '1e3', 'NaN', '', '%', '%zz', 'Patient/1', 'id-only', 'full-resource'))), { maxLength: 4 }).map((pairs) =>
-      pairs.map(([k, v]) => `${k}=${/%/.test(v) ? v.replace(/[^\u0021-\u007e]/g, '') : encodeURIComponent(v)}`).join('&'),
-    ),
+    fc
+      .array(
+        fc.tuple(
+          fc.constantFrom('_count', '_id', 'patient', 'status', 'name', '_format', 'eventsSinceNumber', 'eventsUntilNumber', 'content', '__proto__', '_summary', 'x'),
+          fc.oneof(fc.string({ maxLength: 12 }), fc.constantFrom('-1', '99999999999999999999', '1e3', 'NaN', '', '%', '%zz', 'Patient/1', 'id-only', 'full-resource')),
+        ),
+        { maxLength: 4 },
+      )
+      .map((pairs) => pairs.map(([k, v]) => `${k}=${/%/.test(v) ? v.replace(/[^\u0021-\u007e]/g, '') : encodeURIComponent(v)}`).join('&')),
   ),
 });

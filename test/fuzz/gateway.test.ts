@@ -22,9 +22,11 @@ interface Answer {
 /** Runs fn over the items with `width` in flight at once. */
 async function concurrently<T>(items: T[], width: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: width }, async () => {
-    while (next < items.length) await fn(items[next++]!);
-  }));
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (next < items.length) await fn(items[next++]!);
+    }),
+  );
 }
 
 describe(`fuzz: through a real gateway (seed ${SEED}, FUZZ_SEED to repeat)`, function () {
@@ -74,7 +76,11 @@ describe(`fuzz: through a real gateway (seed ${SEED}, FUZZ_SEED to repeat)`, fun
     const sum = async (name: string) => (await values(name)).reduce((n, v) => n + v.value, 0);
     const receivedBefore = await sum('fsg_events_received_total');
     // Each its own resource version, so that claiming does not fold them into one.
-    await concurrently(events.map((e, i) => e.replaceAll('"fuzz"', `"fuzz${i}"`).replaceAll('Encounter/fuzz', `Encounter/fuzz${i}`)), 32, (e) => gateway.engine.publish('fhir:resource-changes', e, { raw: true }));
+    await concurrently(
+      events.map((e, i) => e.replaceAll('"fuzz"', `"fuzz${i}"`).replaceAll('Encounter/fuzz', `Encounter/fuzz${i}`)),
+      32,
+      (e) => gateway.engine.publish('fhir:resource-changes', e, { raw: true }),
+    );
     await until(async () => (await sum('fsg_events_received_total')) - receivedBefore >= events.length, 'every event received', 60_000);
     await gateway.pipeline.idle();
     const failed = (await values('fsg_events_processed_total')).filter((v) => v.labels.outcome === 'failed' && v.value > 0);
@@ -86,17 +92,31 @@ describe(`fuzz: through a real gateway (seed ${SEED}, FUZZ_SEED to repeat)`, fun
 
   it('Subscription creates and updates: 2,000 near-valid bodies, no 500', async () => {
     const bodies = sample(jsonText(fc.oneof(nearValid(R4_SUBSCRIPTION), nearValid(R4_CLASSIC))), 2000);
-    await concurrently(bodies.map((b, i) => [b, i] as const), 16, async ([body, i]) => {
-      const answer = i % 4 === 3 ? await send('PUT', `/fhir/Subscription/${subscriptionId}`, body) : await send('POST', '/fhir/Subscription', body);
-      check(body, answer);
-    });
+    await concurrently(
+      bodies.map((b, i) => [b, i] as const),
+      16,
+      async ([body, i]) => {
+        const answer = i % 4 === 3 ? await send('PUT', `/fhir/Subscription/${subscriptionId}`, body) : await send('POST', '/fhir/Subscription', body);
+        check(body, answer);
+      },
+    );
     expect(failures).to.deep.equal([]);
   });
 
   it('Parameters bodies on $status, $events and $get-ws-binding-token: 2,000 near-valid bodies, no 500', async () => {
-    const ops = [`/fhir/Subscription/${subscriptionId}/$status`, '/fhir/Subscription/$status', `/fhir/Subscription/${subscriptionId}/$events`, `/fhir/Subscription/${subscriptionId}/$get-ws-binding-token`, '/fhir/Subscription/$get-ws-binding-token'];
+    const ops = [
+      `/fhir/Subscription/${subscriptionId}/$status`,
+      '/fhir/Subscription/$status',
+      `/fhir/Subscription/${subscriptionId}/$events`,
+      `/fhir/Subscription/${subscriptionId}/$get-ws-binding-token`,
+      '/fhir/Subscription/$get-ws-binding-token',
+    ];
     const bodies = sample(jsonText(nearValid(PARAMETERS)), 2000);
-    await concurrently(bodies.map((b, i) => [b, ops[i % ops.length]!] as const), 16, async ([body, op]) => check(`${op} ${body}`, await send('POST', op, body)));
+    await concurrently(
+      bodies.map((b, i) => [b, ops[i % ops.length]!] as const),
+      16,
+      async ([body, op]) => check(`${op} ${body}`, await send('POST', op, body)),
+    );
     expect(failures).to.deep.equal([]);
   });
 
@@ -115,26 +135,32 @@ describe(`fuzz: through a real gateway (seed ${SEED}, FUZZ_SEED to repeat)`, fun
   it('WebSocket frames: 2,000 frames on real sockets, each answered or ignored, the socket still serving', async () => {
     const frames = sample(frameText, 2000);
     const url = `ws://127.0.0.1:${gateway.port}/ws`;
-    await Promise.all([0, 1, 2, 3].map(async (k) => {
-      let socket = await open(url);
-      for (const frame of frames.filter((_f, i) => i % 4 === k)) {
+    await Promise.all(
+      [0, 1, 2, 3].map(async (k) => {
+        let socket = await open(url);
+        for (const frame of frames.filter((_f, i) => i % 4 === k)) {
+          if (socket.readyState !== WebSocket.OPEN) socket = await open(url);
+          socket.send(frame);
+        }
+        // A socket that was not closed for too many bad frames still answers a ping.
         if (socket.readyState !== WebSocket.OPEN) socket = await open(url);
-        socket.send(frame);
-      }
-      // A socket that was not closed for too many bad frames still answers a ping.
-      if (socket.readyState !== WebSocket.OPEN) socket = await open(url);
-      socket.send('{"type":"ping"}');
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error('no pong after the fuzzed frames')), 10_000);
-        socket.on('message', (data) => {
-          if (Buffer.from(data as Buffer).toString('utf8').includes('pong')) {
-            clearTimeout(timer);
-            resolve();
-          }
+        socket.send('{"type":"ping"}');
+        await new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error('no pong after the fuzzed frames')), 10_000);
+          socket.on('message', (data) => {
+            if (
+              Buffer.from(data as Buffer)
+                .toString('utf8')
+                .includes('pong')
+            ) {
+              clearTimeout(timer);
+              resolve();
+            }
+          });
         });
-      });
-      socket.close();
-    }));
+        socket.close();
+      }),
+    );
   });
 
   it('still serves normally afterwards, and never answered 500', async () => {

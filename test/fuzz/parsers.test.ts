@@ -107,7 +107,14 @@ describe(`fuzz: parsers (seed ${SEED}, FUZZ_SEED to repeat)`, function () {
 
   it('URL rewriting: a streamed body, cut anywhere, is rewritten exactly like the whole', async () => {
     const rewriter = new UrlRewriter(['http://hapi.internal:8080/fhir'], 'https://gw.example.org/fhir');
-    const spellings = fc.constantFrom('http://hapi.internal:8080/fhir', 'HTTP://Hapi.Internal:8080/fhir/Patient', 'http:\\/\\/hapi.internal:8080\\/fhir', 'http%3A%2F%2Fhapi.internal%3A8080%2Ffhir', 'http://hapi.internal:8080/fhirX', 'http://hapi.internal:80801');
+    const spellings = fc.constantFrom(
+      'http://hapi.internal:8080/fhir',
+      'HTTP://Hapi.Internal:8080/fhir/Patient',
+      'http:\\/\\/hapi.internal:8080\\/fhir',
+      'http%3A%2F%2Fhapi.internal%3A8080%2Ffhir',
+      'http://hapi.internal:8080/fhirX',
+      'http://hapi.internal:80801',
+    );
     await fc.assert(
       fc.asyncProperty(fc.array(fc.oneof(spellings, fc.string({ maxLength: 6 })), { maxLength: 8 }), fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 6 }), async (parts, cuts) => {
         const text = parts.join('');

@@ -50,7 +50,14 @@ describe('helm chart: embedded in another chart, examples, notes', function () {
   this.timeout(60_000);
 
   it('adds the gateway container and its volumes to a parent chart pod, and renders only what they refer to', () => {
-    const chart = parentChart({ mode: 'sidecar', containerPort: 8081, sidecar: { embedded: true, port: 8080, upstreamPath: '/fhir' }, redis: { url: 'redis://redis:6379' }, tokenSecret: { value: 't'.repeat(40) }, topics: { 'a.json': { resourceType: 'SubscriptionTopic', url: 'https://example.org/t/a', status: 'active', resourceTrigger: [{ resource: 'Patient' }] } } });
+    const chart = parentChart({
+      mode: 'sidecar',
+      containerPort: 8081,
+      sidecar: { embedded: true, port: 8080, upstreamPath: '/fhir' },
+      redis: { url: 'redis://redis:6379' },
+      tokenSecret: { value: 't'.repeat(40) },
+      topics: { 'a.json': { resourceType: 'SubscriptionTopic', url: 'https://example.org/t/a', status: 'active', resourceTrigger: [{ resource: 'Patient' }] } },
+    });
     const linted = lint({}, chart);
     expect(linted.status, linted.stdout).to.equal(0);
     const manifests = render({}, chart, 'rel');
@@ -66,7 +73,11 @@ describe('helm chart: embedded in another chart, examples, notes', function () {
     expect(view.config.redis?.url).to.equal('redis://redis:6379');
     expect(view.config.publicBaseUrl, "the parent's Service is not known here").to.equal(undefined);
     expect(view.topics).to.have.length(1);
-    expect((deployment as unknown as { spec: { template: { metadata: { annotations: object } } } }).spec.template.metadata.annotations).to.have.keys('checksum/config', 'checksum/topics', 'checksum/secret');
+    expect((deployment as unknown as { spec: { template: { metadata: { annotations: object } } } }).spec.template.metadata.annotations).to.have.keys(
+      'checksum/config',
+      'checksum/topics',
+      'checksum/secret',
+    );
   });
 
   it('applies the same refusals to a parent chart', () => {
@@ -97,7 +108,12 @@ describe('helm chart: embedded in another chart, examples, notes', function () {
     expect(standalone).to.include('kubectl --namespace fhir port-forward service/gw-fhir-subscription-gateway 8080:80');
     expect(standalone).to.include('in memory (one replica');
     expect(standalone).to.include('Responses and binding tokens name http://gw-fhir-subscription-gateway.fhir.svc/fhir');
-    const sidecar = renderNotes({ mode: 'sidecar', containerPort: 8081, sidecar: { container: { name: 'hapi', image: 'h:1', ports: [{ containerPort: 8080 }] } }, ingress: { enabled: true, hosts: [{ host: 'fhir.example.org' }], tls: [{ secretName: 't', hosts: ['fhir.example.org'] }] } });
+    const sidecar = renderNotes({
+      mode: 'sidecar',
+      containerPort: 8081,
+      sidecar: { container: { name: 'hapi', image: 'h:1', ports: [{ containerPort: 8080 }] } },
+      ingress: { enabled: true, hosts: [{ host: 'fhir.example.org' }], tls: [{ secretName: 't', hosts: ['fhir.example.org'] }] },
+    });
     expect(sidecar).to.include('proxies http://localhost:8080/fhir (the hapi container in the same pod)');
     expect(sidecar).to.include('FHIR base URL:  https://fhir.example.org/fhir').and.include('WebSocket:      wss://fhir.example.org/ws');
   });

@@ -153,7 +153,10 @@ export function gatewayView(manifests: Manifest[], pod: PodSpec = podOf(only(man
     topics = loadTopicDir(env.TOPICS_DIR, { info: () => {}, warn: () => void warnings++ });
   }
   // Key files from a Secret volume: stand-ins for the pair the user's Secret holds.
-  for (const [name, pem] of [['TOKEN_PRIVATE_KEY_FILE', KEY_PAIR.privateKey], ['TOKEN_PUBLIC_KEY_FILE', KEY_PAIR.publicKey]] as const) {
+  for (const [name, pem] of [
+    ['TOKEN_PRIVATE_KEY_FILE', KEY_PAIR.privateKey],
+    ['TOKEN_PUBLIC_KEY_FILE', KEY_PAIR.publicKey],
+  ] as const) {
     const path = env[name];
     if (!path) continue;
     const mount = gw.volumeMounts!.find((m) => m.mountPath === dirname(path));

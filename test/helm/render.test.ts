@@ -13,13 +13,25 @@ const TOPIC = {
   id: 'encounter-start',
   url: 'https://example.org/fhir/SubscriptionTopic/encounter-start',
   status: 'active',
-  resourceTrigger: [{ resource: 'Encounter', supportedInteraction: ['create', 'update'], queryCriteria: { current: 'status=in-progress', resultForCreate: 'test-passes', resultForDelete: 'test-fails', requireBoth: false } }],
+  resourceTrigger: [
+    {
+      resource: 'Encounter',
+      supportedInteraction: ['create', 'update'],
+      queryCriteria: { current: 'status=in-progress', resultForCreate: 'test-passes', resultForDelete: 'test-fails', requireBoth: false },
+    },
+  ],
   canFilterBy: [{ resource: 'Encounter', filterParameter: 'patient' }],
 };
 
 const HAPI = { name: 'hapi', image: 'hapiproject/hapi:v7.6.0', ports: [{ name: 'fhir', containerPort: 8080 }], env: [{ name: 'hapi.fhir.server_address', value: 'http://localhost:8080/fhir' }] };
 
-const sentinel = { sentinels: [{ host: 'sentinel-0.redis', port: 26379 }, { host: 'sentinel-1.redis', port: 26379 }], name: 'mymaster' };
+const sentinel = {
+  sentinels: [
+    { host: 'sentinel-0.redis', port: 26379 },
+    { host: 'sentinel-1.redis', port: 26379 },
+  ],
+  name: 'mymaster',
+};
 const cluster = { nodes: [{ host: 'cluster-0.redis', port: 6379 }], tls: true };
 
 interface Case {
@@ -58,7 +70,12 @@ const CASES: Record<string, Case> = {
     },
   },
   'standalone, existing Secrets for Redis, the token and the upstream': {
-    values: { upstream: { url: UPSTREAM, existingSecret: 'upstream-auth', existingSecretKey: 'authorization' }, replicaCount: 2, redis: { existingSecret: 'redis-conn', existingSecretKey: 'url' }, tokenSecret: { existingSecret: 'gw-token' } },
+    values: {
+      upstream: { url: UPSTREAM, existingSecret: 'upstream-auth', existingSecretKey: 'authorization' },
+      replicaCount: 2,
+      redis: { existingSecret: 'redis-conn', existingSecretKey: 'url' },
+      tokenSecret: { existingSecret: 'gw-token' },
+    },
     check: (ms, view) => {
       expect(find(ms, 'Secret'), 'nothing secret in the release').to.deep.equal([]);
       const gw = gatewayOf(podOf(only(ms, 'Deployment')));
@@ -69,7 +86,13 @@ const CASES: Record<string, Case> = {
     },
   },
   'Redis Sentinel from the config file, passwords from an existing Secret': {
-    values: { upstream: { url: UPSTREAM }, replicaCount: 2, tokenSecret: { existingSecret: 'gw-token' }, config: { redis: { sentinel } }, redis: { passwordSecret: { name: 'redis-pw', passwordKey: 'password', sentinelPasswordKey: 'sentinel-password' } } },
+    values: {
+      upstream: { url: UPSTREAM },
+      replicaCount: 2,
+      tokenSecret: { existingSecret: 'gw-token' },
+      config: { redis: { sentinel } },
+      redis: { passwordSecret: { name: 'redis-pw', passwordKey: 'password', sentinelPasswordKey: 'sentinel-password' } },
+    },
     check: (ms, view) => {
       const gw = gatewayOf(podOf(only(ms, 'Deployment')));
       expect(envOf(gw, 'REDIS_PASSWORD')?.valueFrom).to.deep.equal({ secretKeyRef: { name: 'redis-pw', key: 'password' } });
@@ -79,16 +102,30 @@ const CASES: Record<string, Case> = {
     },
   },
   'Redis Sentinel with inline passwords': {
-    values: { upstream: { url: UPSTREAM }, replicaCount: 2, tokenSecret: { value: TOKEN }, config: { redis: { sentinel, keyPrefix: 'gw-a:' } }, redis: { password: 'master-pw-123', sentinelPassword: 'sentinel-pw-456' } },
+    values: {
+      upstream: { url: UPSTREAM },
+      replicaCount: 2,
+      tokenSecret: { value: TOKEN },
+      config: { redis: { sentinel, keyPrefix: 'gw-a:' } },
+      redis: { password: 'master-pw-123', sentinelPassword: 'sentinel-pw-456' },
+    },
     check: (ms, view) => {
       expect(view.config.redis?.sentinel).to.deep.include({ password: 'master-pw-123', sentinelPassword: 'sentinel-pw-456' });
       expect(view.config.redis?.keyPrefix).to.equal('gw-a:');
-      const configMap = find(ms, 'ConfigMap').map((c) => JSON.stringify(c)).join();
+      const configMap = find(ms, 'ConfigMap')
+        .map((c) => JSON.stringify(c))
+        .join();
       expect(configMap).to.include('mymaster').and.not.include('pw-');
     },
   },
   'Redis Cluster with an HorizontalPodAutoscaler': {
-    values: { upstream: { url: UPSTREAM }, tokenSecret: { value: TOKEN }, config: { redis: { cluster } }, redis: { password: 'cluster-pw-789' }, autoscaling: { enabled: true, minReplicas: 2, maxReplicas: 8 } },
+    values: {
+      upstream: { url: UPSTREAM },
+      tokenSecret: { value: TOKEN },
+      config: { redis: { cluster } },
+      redis: { password: 'cluster-pw-789' },
+      autoscaling: { enabled: true, minReplicas: 2, maxReplicas: 8 },
+    },
     check: (ms, view) => {
       expect(view.config.redis?.cluster).to.deep.include({ password: 'cluster-pw-789', tls: true });
       const hpa = only(ms, 'HorizontalPodAutoscaler') as unknown as { spec: { minReplicas: number; maxReplicas: number; scaleTargetRef: { name: string } } };
@@ -113,18 +150,36 @@ const CASES: Record<string, Case> = {
       redis: { existingSecret: 'redis-conn' },
       tokenSecret: { existingSecret: 'gw-token' },
       config: { fhirBasePath: '/fhir/r4', logLevel: 'debug' },
-      extraEnv: [{ name: 'NODE_OPTIONS', value: '--max-old-space-size=384' }, { name: 'EVENT_LOG_MAX', value: '2000' }],
+      extraEnv: [
+        { name: 'NODE_OPTIONS', value: '--max-old-space-size=384' },
+        { name: 'EVENT_LOG_MAX', value: '2000' },
+      ],
       extraVolumes: [{ name: 'ca', configMap: { name: 'ca-bundle' } }],
       extraVolumeMounts: [{ name: 'ca', mountPath: '/etc/ssl/custom', readOnly: true }],
       topics: { 'encounter-start.json': TOPIC, 'as-text.json': JSON.stringify({ ...TOPIC, id: 'text', url: 'https://example.org/fhir/SubscriptionTopic/text' }) },
       autoscaling: { enabled: true, maxReplicas: 4 },
       podDisruptionBudget: { enabled: true },
       serviceMonitor: { enabled: true, labels: { release: 'prometheus' } },
-      networkPolicy: { enabled: true, ingressFrom: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } } }], egress: [{ to: [{ ipBlock: { cidr: '10.0.0.0/8' } }] }] },
+      networkPolicy: {
+        enabled: true,
+        ingressFrom: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } } }],
+        egress: [{ to: [{ ipBlock: { cidr: '10.0.0.0/8' } }] }],
+      },
       ingress: { enabled: true, className: 'nginx', hosts: [{ host: 'fhir.example.org' }], tls: [{ secretName: 'fhir-tls', hosts: ['fhir.example.org'] }] },
     },
     check: (ms, view) => {
-      expect(kinds(ms)).to.deep.equal(['ConfigMap', 'ConfigMap', 'Deployment', 'HorizontalPodAutoscaler', 'Ingress', 'NetworkPolicy', 'PodDisruptionBudget', 'Service', 'ServiceAccount', 'ServiceMonitor']);
+      expect(kinds(ms)).to.deep.equal([
+        'ConfigMap',
+        'ConfigMap',
+        'Deployment',
+        'HorizontalPodAutoscaler',
+        'Ingress',
+        'NetworkPolicy',
+        'PodDisruptionBudget',
+        'Service',
+        'ServiceAccount',
+        'ServiceMonitor',
+      ]);
       expect(view.topics.map((t) => t.url).sort()).to.deep.equal([TOPIC.url, 'https://example.org/fhir/SubscriptionTopic/text']);
       expect(view.warnings).to.equal(0);
       expect(view.config.fhirBasePath).to.equal('/fhir/r4');
@@ -136,9 +191,15 @@ const CASES: Record<string, Case> = {
 
       const ingress = only(ms, 'Ingress') as unknown as { metadata: { annotations: Record<string, string> }; spec: { rules: { http: { paths: { path: string }[] } }[] } };
       expect(ingress.metadata.annotations).to.include({ 'nginx.ingress.kubernetes.io/proxy-read-timeout': '3600', 'nginx.ingress.kubernetes.io/proxy-send-timeout': '3600' });
-      expect(ingress.spec.rules[0]!.http.paths.map((p) => p.path), 'metrics and probes stay inside').to.deep.equal(['/fhir/r4', '/ws']);
+      expect(
+        ingress.spec.rules[0]!.http.paths.map((p) => p.path),
+        'metrics and probes stay inside',
+      ).to.deep.equal(['/fhir/r4', '/ws']);
 
-      const sm = only(ms, 'ServiceMonitor') as unknown as { metadata: { labels: Record<string, string> }; spec: { endpoints: { port: string; path: string }[]; selector: { matchLabels: Record<string, string> } } };
+      const sm = only(ms, 'ServiceMonitor') as unknown as {
+        metadata: { labels: Record<string, string> };
+        spec: { endpoints: { port: string; path: string }[]; selector: { matchLabels: Record<string, string> } };
+      };
       expect(sm.metadata.labels.release).to.equal('prometheus');
       expect(sm.spec.endpoints).to.deep.include({ port: 'http', path: '/metrics', interval: '30s', scrapeTimeout: '10s' });
       const service = only(ms, 'Service') as unknown as { metadata: { labels: Record<string, string> }; spec: { ports: { name: string }[] } };
@@ -148,13 +209,21 @@ const CASES: Record<string, Case> = {
       const np = only(ms, 'NetworkPolicy') as unknown as { spec: { policyTypes: string[]; ingress: { ports: { port: string }[] }[]; egress: { ports?: { port: number }[] }[] } };
       expect(np.spec.policyTypes).to.deep.equal(['Ingress', 'Egress']);
       expect(np.spec.ingress[0]!.ports).to.deep.equal([{ port: 'gateway', protocol: 'TCP' }]);
-      expect(np.spec.egress[0]!.ports!.map((p) => p.port), 'DNS stays reachable').to.deep.equal([53, 53]);
+      expect(
+        np.spec.egress[0]!.ports!.map((p) => p.port),
+        'DNS stays reachable',
+      ).to.deep.equal([53, 53]);
       const pdb = only(ms, 'PodDisruptionBudget') as unknown as { spec: { maxUnavailable: number } };
       expect(pdb.spec.maxUnavailable).to.equal(1);
     },
   },
   'sidecar beside the FHIR server, with its volumes and init containers': {
-    values: { mode: 'sidecar', containerPort: 8081, sidecar: { container: HAPI, volumes: [{ name: 'hapi-data', emptyDir: {} }], initContainers: [{ name: 'wait-db', image: 'busybox:1.36', command: ['true'] }] }, topics: { 'encounter-start.json': TOPIC } },
+    values: {
+      mode: 'sidecar',
+      containerPort: 8081,
+      sidecar: { container: HAPI, volumes: [{ name: 'hapi-data', emptyDir: {} }], initContainers: [{ name: 'wait-db', image: 'busybox:1.36', command: ['true'] }] },
+      topics: { 'encounter-start.json': TOPIC },
+    },
     check: (ms, view) => {
       const pod = podOf(only(ms, 'Deployment')) as ReturnType<typeof podOf> & { initContainers: { name: string }[] };
       expect(pod.containers.map((c) => c.name)).to.deep.equal(['hapi', 'gateway']);
@@ -169,7 +238,15 @@ const CASES: Record<string, Case> = {
     },
   },
   'sidecar with Redis and two replicas, port and path given': {
-    values: { mode: 'sidecar', replicaCount: 2, service: { port: 8080 }, sidecar: { container: { name: 'fhir', image: 'example/fhir:1' }, port: 9090, upstreamPath: '/baseR4/' }, redis: { url: 'rediss://redis.example:6380' }, tokenSecret: { value: TOKEN }, config: { upstreamWaitMs: 120000 } },
+    values: {
+      mode: 'sidecar',
+      replicaCount: 2,
+      service: { port: 8080 },
+      sidecar: { container: { name: 'fhir', image: 'example/fhir:1' }, port: 9090, upstreamPath: '/baseR4/' },
+      redis: { url: 'rediss://redis.example:6380' },
+      tokenSecret: { value: TOKEN },
+      config: { upstreamWaitMs: 120000 },
+    },
     check: (ms, view) => {
       expect(view.config.fhirUpstreamUrl).to.equal('http://localhost:9090/baseR4');
       expect(view.config.upstreamWaitMs).to.equal(120_000);
@@ -194,7 +271,8 @@ describe('helm chart: rendering', function () {
   }
 
   it('rolls the pods when the config, the topics or the chart Secret change', () => {
-    const annotations = (values: object) => (only(render(values), 'Deployment') as unknown as { spec: { template: { metadata: { annotations: Record<string, string> } } } }).spec.template.metadata.annotations;
+    const annotations = (values: object) =>
+      (only(render(values), 'Deployment') as unknown as { spec: { template: { metadata: { annotations: Record<string, string> } } } }).spec.template.metadata.annotations;
     const base = annotations({ upstream: { url: UPSTREAM } });
     expect(annotations({ upstream: { url: UPSTREAM }, config: { logLevel: 'debug' } })['checksum/config']).to.not.equal(base['checksum/config']);
     expect(annotations({ upstream: { url: UPSTREAM }, topics: { 'a.json': TOPIC } })['checksum/topics']).to.not.equal(base['checksum/topics']);

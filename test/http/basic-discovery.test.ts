@@ -8,7 +8,6 @@ import { startUpstream, type DemoUpstream } from '../support/upstream.js';
 import { until } from '../support/wait.js';
 import { basicTopic, ENCOUNTER_COMPLETE } from '../topics/fixtures.js';
 
-
 const TOPIC_CODE = 'http://hl7.org/fhir/fhir-types|SubscriptionTopic';
 const urlOf = (r: Resource) => parseTopic(r, { kind: 'upstream', reference: `Basic/${r.id}` }).url;
 
@@ -69,7 +68,10 @@ describe('topic discovery on R4: GET Basic?code=…', () => {
   });
 
   it('lists a topic stored at the upstream once, beside the configured ones', async () => {
-    const stored = await fhir<Resource>('POST', `${gateway.baseUrl}/Basic`, { ...basicTopic({ complex: 'http://hl7.org/fhir/5.0/StructureDefinition/extension-SubscriptionTopic.', artifact: true }), id: undefined });
+    const stored = await fhir<Resource>('POST', `${gateway.baseUrl}/Basic`, {
+      ...basicTopic({ complex: 'http://hl7.org/fhir/5.0/StructureDefinition/extension-SubscriptionTopic.', artifact: true }),
+      id: undefined,
+    });
     expect(stored.status).to.equal(201);
     await until(async () => ((await search(`code=${encodeURIComponent(TOPIC_CODE)}`)).body.total ?? 0) === 4, 'the upstream topic to be discovered');
     const found = await search(`code=${encodeURIComponent(TOPIC_CODE)}`);

@@ -96,7 +96,10 @@ describe('operations endpoints', () => {
     while (!release) await new Promise((r) => setTimeout(r, 10));
     const closed = gateway.close();
     await new Promise((r) => setTimeout(r, 50));
-    const refused = await fetch(`http://127.0.0.1:${gateway.port}/healthz`).then(() => 'answered', () => 'refused');
+    const refused = await fetch(`http://127.0.0.1:${gateway.port}/healthz`).then(
+      () => 'answered',
+      () => 'refused',
+    );
     expect(refused).to.equal('refused');
     release();
     const res = await inflight;

@@ -149,7 +149,15 @@ describe('request paths: one path, one meaning', () => {
     for (const id of ['__proto__', '_foo', 'constructor%20x', 'a'.repeat(65), 'a%2Bb']) {
       it(`refuses the Subscription id ${id.slice(0, 20)} with 400, for reads, writes and operations`, async () => {
         const before = recorder.seen.length;
-        for (const [method, suffix] of [['GET', ''], ['PUT', ''], ['DELETE', ''], ['GET', '/$status'], ['GET', '/$events'], ['POST', '/$get-ws-binding-token'], ['GET', '/_history']] as const) {
+        for (const [method, suffix] of [
+          ['GET', ''],
+          ['PUT', ''],
+          ['DELETE', ''],
+          ['GET', '/$status'],
+          ['GET', '/$events'],
+          ['POST', '/$get-ws-binding-token'],
+          ['GET', '/_history'],
+        ] as const) {
           const res = await rawRequest(port, method, `/fhir/Subscription/${id}${suffix}`, method === 'PUT' ? invalid : undefined);
           expect(res.status, `${method} ${id}${suffix}`).to.equal(400);
           expect((JSON.parse(res.body) as Outcome).issue[0]!.diagnostics).to.match(/is not a valid Subscription id/);

@@ -23,9 +23,7 @@ function run(args: string[], env: Record<string, string> = {}): { code: number; 
 describe('uWebSockets.js on this machine', () => {
   it('loads and serves HTTP', async () => {
     const app = uWS.App().get('/*', (res) => void res.end('served'));
-    const port = await new Promise<number>((resolve, reject) =>
-      app.listen('127.0.0.1', 0, (socket) => (socket ? resolve(uWS.us_socket_local_port(socket)) : reject(new Error('listen failed')))),
-    );
+    const port = await new Promise<number>((resolve, reject) => app.listen('127.0.0.1', 0, (socket) => (socket ? resolve(uWS.us_socket_local_port(socket)) : reject(new Error('listen failed')))));
     try {
       expect(await (await fetch(`http://127.0.0.1:${port}/`)).text()).to.equal('served');
     } finally {

@@ -24,7 +24,12 @@ describe('the Dockerfile', () => {
   it('runs as a numeric non-root user and group', () => {
     const user = last('USER').args;
     expect(user).to.match(/^\d+:\d+$/);
-    expect(user.split(':').map(Number).every((n) => n > 0)).to.equal(true);
+    expect(
+      user
+        .split(':')
+        .map(Number)
+        .every((n) => n > 0),
+    ).to.equal(true);
     // Nothing runs as root after the switch.
     const at = final.instructions.indexOf(last('USER'));
     expect(final.instructions.slice(at).filter((i) => i.op === 'RUN')).to.deep.equal([]);
@@ -55,7 +60,9 @@ describe('the Dockerfile', () => {
     const cmd = execForm(/CMD\s+(\[.*\])\s*$/.exec(hc)![1]!)!;
     expect(cmd[0]).to.equal('node');
     expect(cmd.join(' ')).to.include('/healthz');
-    expect(hc).to.match(/--interval=\d+s/).and.match(/--timeout=\d+s/);
+    expect(hc)
+      .to.match(/--interval=\d+s/)
+      .and.match(/--timeout=\d+s/);
   });
 
   it('carries the OCI labels', () => {
@@ -67,12 +74,22 @@ describe('the Dockerfile', () => {
   it('installs only production dependencies for the final stage, which copies built output and never sources or dev tools', () => {
     const copies = all('COPY').map((i) => i.args);
     const fromStages = copies.filter((c) => c.startsWith('--from=')).map((c) => c.split(/\s+/)[0]!.slice('--from='.length));
-    const sources = copies.flatMap((c) => c.split(/\s+/).filter((w) => !w.startsWith('--')).slice(0, -1));
+    const sources = copies.flatMap((c) =>
+      c
+        .split(/\s+/)
+        .filter((w) => !w.startsWith('--'))
+        .slice(0, -1),
+    );
     for (const s of sources) expect(s, `COPY ${s}`).not.to.match(/^(\.|src|test|bench|tsconfig[\w.]*)\/?$/);
     expect(all('RUN')).to.deep.equal([]);
-    const nodeModulesFrom = copies.find((c) => /node_modules/.test(c))!.split(/\s+/)[0]!.slice('--from='.length);
+    const nodeModulesFrom = copies
+      .find((c) => /node_modules/.test(c))!
+      .split(/\s+/)[0]!
+      .slice('--from='.length);
     const depsStage = dockerfile.stages.find((s) => s.name === nodeModulesFrom)!;
-    const installs = all('RUN', depsStage).map((i) => i.args).filter((r) => /npm (ci|install)/.test(r));
+    const installs = all('RUN', depsStage)
+      .map((i) => i.args)
+      .filter((r) => /npm (ci|install)/.test(r));
     expect(installs).to.have.length(1);
     expect(installs[0]).to.match(/npm ci\b.*--omit=dev/);
     expect(fromStages).to.include('build');
@@ -80,10 +97,23 @@ describe('the Dockerfile', () => {
 
   it('.dockerignore keeps node_modules, .git, dist, tests and local files out of the build context', () => {
     const ignore = new DockerIgnore(readFileSync(join(REPO_ROOT, '.dockerignore'), 'utf8'));
-    for (const p of ['node_modules', 'node_modules/ws/index.js', '.git', '.git/HEAD', 'dist/main.js', 'test/image/dockerfile.test.ts', 'bench/match.ts', '.env', 'npm-debug.log', 'coverage/x', '.ci/run']) {
+    for (const p of [
+      'node_modules',
+      'node_modules/ws/index.js',
+      '.git',
+      '.git/HEAD',
+      'dist/main.js',
+      'test/image/dockerfile.test.ts',
+      'bench/match.ts',
+      '.env',
+      'npm-debug.log',
+      'coverage/x',
+      '.ci/run',
+    ]) {
       expect(ignore.excludes(p), p).to.equal(true);
     }
-    for (const p of ['package.json', 'package-lock.json', 'src/main.ts', 'config/topics/encounter-admission.json', 'scripts/build.mjs', 'tsconfig.build.json']) expect(ignore.excludes(p), p).to.equal(false);
+    for (const p of ['package.json', 'package-lock.json', 'src/main.ts', 'config/topics/encounter-admission.json', 'scripts/build.mjs', 'tsconfig.build.json'])
+      expect(ignore.excludes(p), p).to.equal(false);
     const context = contextFiles(REPO_ROOT);
     expect(context.some((f) => f.startsWith('node_modules/') || f.startsWith('.git/') || f.startsWith('test/'))).to.equal(false);
   });

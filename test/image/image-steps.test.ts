@@ -102,7 +102,9 @@ describe('the image, built from its Dockerfile steps and started as its user fro
     // The HEALTHCHECK's own command, run as the image's user with its environment.
     const check = /CMD\s+(\[.*\])\s*$/.exec(image.healthcheck!)![1]!;
     const [hcCommand, ...hcArgs] = JSON.parse(check) as string[];
-    await execFileP('setpriv', [`--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', '--', hcCommand === 'node' ? process.execPath : hcCommand!, ...hcArgs], { env: { PATH: process.env.PATH, ...image.env, PORT: String(port) } });
+    await execFileP('setpriv', [`--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', '--', hcCommand === 'node' ? process.execPath : hcCommand!, ...hcArgs], {
+      env: { PATH: process.env.PATH, ...image.env, PORT: String(port) },
+    });
 
     const first = await firstNotification(`http://127.0.0.1:${port}/fhir`);
     expect(first.notification.resourceType).to.equal('Bundle');

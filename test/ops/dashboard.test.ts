@@ -90,7 +90,17 @@ describe('Grafana dashboard (dashboards/grafana.json)', () => {
 
   it('has panels for connections, bindings, events in/matched/rejected, notifications/s, p99 event→frame, upstream errors and Redis health', () => {
     const all = exprs.map((e) => e.expr).join('\n');
-    for (const metric of ['fsg_websocket_connections', 'fsg_websocket_bindings', 'fsg_events_received_total', 'fsg_events_processed_total', 'fsg_events_rejected_total', 'fsg_notifications_sent_total', 'fsg_event_to_frame_seconds_bucket', 'fsg_upstream_errors_total', 'fsg_engine_ready']) {
+    for (const metric of [
+      'fsg_websocket_connections',
+      'fsg_websocket_bindings',
+      'fsg_events_received_total',
+      'fsg_events_processed_total',
+      'fsg_events_rejected_total',
+      'fsg_notifications_sent_total',
+      'fsg_event_to_frame_seconds_bucket',
+      'fsg_upstream_errors_total',
+      'fsg_engine_ready',
+    ]) {
       expect(all, metric).to.contain(metric);
     }
     expect(all).to.contain('histogram_quantile(0.99, sum by (le) (rate(fsg_event_to_frame_seconds_bucket');
@@ -129,7 +139,9 @@ describe('Grafana dashboard (dashboards/grafana.json)', () => {
   });
 
   it('is read by the PromQL reader the way Prometheus would', () => {
-    expect(selectorsOf('sum by (reason) (rate(fsg_events_rejected_total{job=~"$job",reason!="x"}[$__rate_interval]))')).to.deep.equal([{ metric: 'fsg_events_rejected_total', labels: ['job', 'reason'] }]);
+    expect(selectorsOf('sum by (reason) (rate(fsg_events_rejected_total{job=~"$job",reason!="x"}[$__rate_interval]))')).to.deep.equal([
+      { metric: 'fsg_events_rejected_total', labels: ['job', 'reason'] },
+    ]);
     expect(selectorsOf('histogram_quantile(0.99, sum by (le, route) (rate(a_bucket[5m]))) / on (route) b')).to.deep.equal([
       { metric: 'a_bucket', labels: ['le', 'route'] },
       { metric: 'b', labels: ['le', 'route'] },

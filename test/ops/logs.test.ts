@@ -22,7 +22,11 @@ function capture() {
       return chunks.join('');
     },
     lines(): Array<Record<string, unknown>> {
-      return chunks.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+      return chunks
+        .join('')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
     },
   };
 }
@@ -98,7 +102,10 @@ describe('logs a person can follow', () => {
   describe('format', () => {
     it('redacts tokens and authorization headers whatever a caller passes', () => {
       const out = capture();
-      createLogger('debug', { format: 'json', destination: out.stream }).debug({ token: 'tok-1', headers: { authorization: 'Bearer b-1' }, binding: { token: 'tok-2', credential: 'c-1' }, authorization: 'Bearer b-2' }, 'x');
+      createLogger('debug', { format: 'json', destination: out.stream }).debug(
+        { token: 'tok-1', headers: { authorization: 'Bearer b-1' }, binding: { token: 'tok-2', credential: 'c-1' }, authorization: 'Bearer b-2' },
+        'x',
+      );
       expect(out.text).not.to.match(/tok-1|tok-2|b-1|b-2|c-1/);
       expect(out.lines()[0]).to.deep.include({ token: '[redacted]', headers: { authorization: '[redacted]' }, binding: { token: '[redacted]', credential: '[redacted]' } });
     });

@@ -4,7 +4,6 @@ import { once } from 'node:events';
 import { request } from 'undici';
 import { closedPort } from '../support/http-server.js';
 
-
 interface Started {
   child: ChildProcess;
   stdout: () => string;
@@ -43,7 +42,11 @@ describe('the gateway process', () => {
       expect(meta.statusCode).to.equal(200);
       expect(((await meta.body.json()) as { resourceType: string }).resourceType).to.equal('CapabilityStatement');
 
-      const created = await request(`${base}/Patient`, { method: 'POST', headers: { 'content-type': 'application/fhir+json' }, body: JSON.stringify({ resourceType: 'Patient', name: [{ family: 'Lovelace' }] }) });
+      const created = await request(`${base}/Patient`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/fhir+json' },
+        body: JSON.stringify({ resourceType: 'Patient', name: [{ family: 'Lovelace' }] }),
+      });
       expect(created.statusCode).to.equal(201);
       const location = created.headers.location as string;
       await created.body.dump();
@@ -60,7 +63,11 @@ describe('the gateway process', () => {
       expect(started.stdout()).to.include('"msg":"gateway stopped"');
 
       // Every log line is JSON, and each request's line carries its request id.
-      const lines = started.stdout().trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+      const lines = started
+        .stdout()
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
       expect(lines.filter((l) => l.msg === 'request completed' && typeof l.reqId === 'string').length).to.equal(3);
     } finally {
       started.child.kill('SIGKILL');

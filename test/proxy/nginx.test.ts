@@ -69,11 +69,24 @@ describe('behind nginx, with the README example configuration', function () {
     writeFileSync(join(prefix, 'gateway.conf'), renderExample(nginxPort, gateway.port));
     writeFileSync(
       join(prefix, 'nginx.conf'),
-      ['worker_processes 1;', 'events { worker_connections 256; }', 'http {', '    access_log logs/access.log;', ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `    ${t}_temp_path temp/${t};`), '    include gateway.conf;', '}', ''].join('\n'),
+      [
+        'worker_processes 1;',
+        'events { worker_connections 256; }',
+        'http {',
+        '    access_log logs/access.log;',
+        ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `    ${t}_temp_path temp/${t};`),
+        '    include gateway.conf;',
+        '}',
+        '',
+      ].join('\n'),
     );
     chownSync(join(prefix, 'logs'), NOBODY, NOBODY);
     chownSync(join(prefix, 'temp'), NOBODY, NOBODY);
-    nginx = new ServiceProcess('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--', 'nginx', '-p', `${prefix}/`, '-c', 'nginx.conf', '-e', 'logs/error.log', '-g', `daemon off; pid ${prefix}/logs/nginx.pid;`], { env: { PATH: process.env.PATH } });
+    nginx = new ServiceProcess(
+      'setpriv',
+      [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--', 'nginx', '-p', `${prefix}/`, '-c', 'nginx.conf', '-e', 'logs/error.log', '-g', `daemon off; pid ${prefix}/logs/nginx.pid;`],
+      { env: { PATH: process.env.PATH } },
+    );
     await until(
       () =>
         new Promise<boolean>((resolve) => {

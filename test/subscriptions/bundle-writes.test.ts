@@ -55,7 +55,9 @@ for (const kind of ['memory', 'redis'] as const) {
 
     it('a bad Subscription entry fails the whole request naming the entry, and nothing reaches the upstream', async () => {
       const before = callerRequests();
-      const res = await post<OperationOutcome>(bundle('transaction', [patient('One'), patient('Two'), createSubscription(), createSubscription({ topic: 'http://example.org/fhir/SubscriptionTopic/nope' })]));
+      const res = await post<OperationOutcome>(
+        bundle('transaction', [patient('One'), patient('Two'), createSubscription(), createSubscription({ topic: 'http://example.org/fhir/SubscriptionTopic/nope' })]),
+      );
       expect(res.status).to.equal(422);
       expect(res.body.resourceType).to.equal('OperationOutcome');
       expect(res.body.issue[0]!.diagnostics).to.match(/^Bundle\.entry\[3\]: .*topic/i);
@@ -65,8 +67,18 @@ for (const kind of ['memory', 'redis'] as const) {
 
     const refusals: Array<[string, Entry, number, RegExp]> = [
       ['a malformed Subscription', { resource: { resourceType: 'Subscription', status: 'requested', criteria: 42 }, request: { method: 'POST', url: 'Subscription' } }, 400, /criteria/],
-      ['a rest-hook Subscription to a loopback endpoint', { resource: { ...backportSubscription({ channelType: 'rest-hook' }), channel: { type: 'rest-hook', endpoint: 'https://localhost/hook' } }, request: { method: 'POST', url: 'Subscription' } }, 422, /loopback/],
-      ['a PATCH of a Subscription', { resource: { resourceType: 'Binary', contentType: 'application/json-patch+json', data: 'W10=' }, request: { method: 'PATCH', url: 'Subscription/abc' } }, 422, /PATCH/],
+      [
+        'a rest-hook Subscription to a loopback endpoint',
+        { resource: { ...backportSubscription({ channelType: 'rest-hook' }), channel: { type: 'rest-hook', endpoint: 'https://localhost/hook' } }, request: { method: 'POST', url: 'Subscription' } },
+        422,
+        /loopback/,
+      ],
+      [
+        'a PATCH of a Subscription',
+        { resource: { resourceType: 'Binary', contentType: 'application/json-patch+json', data: 'W10=' }, request: { method: 'PATCH', url: 'Subscription/abc' } },
+        422,
+        /PATCH/,
+      ],
       ['a conditional update of Subscription', { resource: backportSubscription(), request: { method: 'PUT', url: 'Subscription?status=active' } }, 422, /conditional/i],
       ['a conditional create of Subscription', { ...createSubscription(), request: { method: 'POST', url: 'Subscription', ifNoneExist: 'status=active' } }, 422, /conditional/i],
       ['a conditional delete of Subscription', { request: { method: 'DELETE', url: 'Subscription?status=active' } }, 422, /conditional/i],
@@ -81,7 +93,9 @@ for (const kind of ['memory', 'redis'] as const) {
           const before = callerRequests();
           const res = await post<OperationOutcome>(bundle(type, [patient('Before'), e]));
           expect(res.status, JSON.stringify(res.body)).to.equal(status);
-          expect(res.body.issue[0]!.diagnostics).to.match(/^Bundle\.entry\[1\]/).and.match(message);
+          expect(res.body.issue[0]!.diagnostics)
+            .to.match(/^Bundle\.entry\[1\]/)
+            .and.match(message);
           expect(res.body.issue[0]!.expression![0]).to.match(/^Bundle\.entry\[1\]/);
           expect(callerRequests()).to.equal(before);
         });
@@ -109,7 +123,12 @@ for (const kind of ['memory', 'redis'] as const) {
 
     it('an update to off inside a batch deactivates it at once; a batch entry the upstream refuses changes nothing', async () => {
       const mine = await created();
-      const res = await post<ResponseBundle>(bundle('batch', [{ resource: { ...mine.resource, status: 'off' }, request: { method: 'PUT', url: `Subscription/${mine.id}` } }, { request: { method: 'DELETE', url: 'Subscription/does-not-exist' } }]));
+      const res = await post<ResponseBundle>(
+        bundle('batch', [
+          { resource: { ...mine.resource, status: 'off' }, request: { method: 'PUT', url: `Subscription/${mine.id}` } },
+          { request: { method: 'DELETE', url: 'Subscription/does-not-exist' } },
+        ]),
+      );
       expect(res.status, JSON.stringify(res.body)).to.equal(200);
       expect(res.body.entry[0]!.response.status).to.match(/^200/);
       expect(gateway.subscriptions.registry.get(mine.id)).to.equal(undefined);
@@ -128,7 +147,12 @@ for (const kind of ['memory', 'redis'] as const) {
     });
 
     it('the other entries of a transaction with Subscription entries still produce their events', async () => {
-      const watcher = await fhir<{ id: string }>('POST', `${base}/Subscription`, backportSubscription({ topic: RECORD_CHANGE, filter: 'Observation?patient=Patient/bundle-events' }), as(USERS.clinician));
+      const watcher = await fhir<{ id: string }>(
+        'POST',
+        `${base}/Subscription`,
+        backportSubscription({ topic: RECORD_CHANGE, filter: 'Observation?patient=Patient/bundle-events' }),
+        as(USERS.clinician),
+      );
       expect(watcher.status).to.equal(201);
       const observation = { resourceType: 'Observation', status: 'final', code: { text: 'x' }, subject: { reference: 'Patient/bundle-events' } };
       const res = await post<ResponseBundle>(bundle('transaction', [createSubscription(), { resource: observation, request: { method: 'POST', url: 'Observation' } }]));
@@ -181,7 +205,8 @@ for (const kind of ['memory', 'redis'] as const) {
 
     it('refuses a non-JSON transaction that could hold a Subscription', async () => {
       const before = callerRequests();
-      const xml = '<Bundle xmlns="http://hl7.org/fhir"><type value="transaction"/><entry><resource><Subscription/></resource><request><method value="POST"/><url value="&#83;ubscription"/></request></entry></Bundle>';
+      const xml =
+        '<Bundle xmlns="http://hl7.org/fhir"><type value="transaction"/><entry><resource><Subscription/></resource><request><method value="POST"/><url value="&#83;ubscription"/></request></entry></Bundle>';
       const res = await fhir<OperationOutcome>('POST', base, xml, { ...as(USERS.clinician), 'content-type': 'application/fhir+xml' });
       expect(res.status).to.equal(415);
       expect(callerRequests()).to.equal(before);

@@ -23,7 +23,6 @@ for (const kind of ['memory', 'redis'] as const) {
     });
     after(() => setup?.close());
 
-
     async function clinicianSubscription(): Promise<{ id: string; resource: Record<string, unknown>; token: string }> {
       const res = await fhir<Record<string, unknown> & { id: string }>('POST', `${base}/Subscription`, backportSubscription(), as(USERS.clinician));
       expect(res.status, JSON.stringify(res.body)).to.equal(201);
@@ -62,7 +61,7 @@ for (const kind of ['memory', 'redis'] as const) {
       await until(() => revoked(token), 'the token is revoked');
     });
 
-    it('a 404 to a caller does remove it when the gateway\'s own read finds it gone too', async () => {
+    it("a 404 to a caller does remove it when the gateway's own read finds it gone too", async () => {
       const { id, token } = await clinicianSubscription();
       // Deleted straight at the server, behind the gateway's back.
       expect((await fhir('DELETE', `${access.demo.url}/Subscription/${id}`)).status).to.be.within(200, 299);

@@ -13,7 +13,6 @@ async function activeOn(port: number): Promise<number> {
   return Number(/^fsg_subscriptions_active (\d+)$/m.exec(text)?.[1] ?? NaN);
 }
 
-
 describe('two gateway replicas on one Redis', function () {
   this.timeout(60_000);
   let redis: TestRedis;
@@ -27,7 +26,14 @@ describe('two gateway replicas on one Redis', function () {
     redis = await startRedis();
     upstream = await startUpstream();
     // A resync interval of an hour: whatever the second replica learns, it learns through Redis.
-    env = { FHIR_UPSTREAM_URL: upstream.url, REDIS_URL: redis.url, REDIS_KEY_PREFIX: redis.newPrefix(), TOKEN_SECRET: 'r'.repeat(32), TOPICS_DIR: 'test/fixtures/topics', RESYNC_INTERVAL_MS: '3600000' };
+    env = {
+      FHIR_UPSTREAM_URL: upstream.url,
+      REDIS_URL: redis.url,
+      REDIS_KEY_PREFIX: redis.newPrefix(),
+      TOKEN_SECRET: 'r'.repeat(32),
+      TOPICS_DIR: 'test/fixtures/topics',
+      RESYNC_INTERVAL_MS: '3600000',
+    };
     first = await startTestGateway(env);
     second = new GatewayProcess({ ...env, PORT: '0' });
     secondPort = await second.listening();
@@ -46,7 +52,10 @@ describe('two gateway replicas on one Redis', function () {
     await until(async () => (await activeOn(secondPort)) === 1, 'the second replica to see the subscription');
 
     // Its $status reads the same registry and counters.
-    const status = await fhir<{ entry: Array<{ resource: { parameter: Array<{ name: string; valueCode?: string }> } }> }>('GET', `http://127.0.0.1:${secondPort}/fhir/Subscription/${created.body.id}/$status`);
+    const status = await fhir<{ entry: Array<{ resource: { parameter: Array<{ name: string; valueCode?: string }> } }> }>(
+      'GET',
+      `http://127.0.0.1:${secondPort}/fhir/Subscription/${created.body.id}/$status`,
+    );
     expect(status.body.entry[0]!.resource.parameter.find((p) => p.name === 'status')!.valueCode).to.equal('active');
 
     const deleted = await fhir('DELETE', `${first.baseUrl}/Subscription/${created.body.id}`);

@@ -29,7 +29,6 @@ interface Bundle {
 
 const param = (p: Parameter[] | undefined, name: string) => p?.find((x) => x.name === name);
 
-
 for (const kind of ['memory', 'redis'] as const) {
   describe(`Subscriptions the gateway owns (${kind} engine)`, () => {
     let redis: TestRedis | undefined;
@@ -97,7 +96,15 @@ for (const kind of ['memory', 'redis'] as const) {
         ['a rest-hook channel', backportSubscription({ channelType: 'rest-hook' }), 422, /rest-hook/],
         ['an email channel', backportSubscription({ channelType: 'email' }), 422, /email/],
         ['a filter the topic does not allow', backportSubscription({ filter: 'Encounter?location=Location/1' }), 422, /location/],
-        ['the cross-version filter extension', { ...backportSubscription(), _criteria: { extension: [{ url: 'http://hl7.org/fhir/5.0/subscriptions-backport/StructureDefinition/backport-filter-criteria', valueString: 'Encounter.patient=Patient/123' }] } }, 422, /./],
+        [
+          'the cross-version filter extension',
+          {
+            ...backportSubscription(),
+            _criteria: { extension: [{ url: 'http://hl7.org/fhir/5.0/subscriptions-backport/StructureDefinition/backport-filter-criteria', valueString: 'Encounter.patient=Patient/123' }] },
+          },
+          422,
+          /./,
+        ],
         ['an XML payload', backportSubscription({ payload: 'application/fhir+xml' }), 422, /xml/i],
         ['an unknown content level', backportSubscription({ content: 'everything' }), 422, /everything/],
         ['an R5-shaped body on an R4 server', { resourceType: 'Subscription', status: 'requested', topic: ADMISSION, channelType: { code: 'websocket' } }, 400, /./],
@@ -189,7 +196,9 @@ for (const kind of ['memory', 'redis'] as const) {
       it('counts the events numbered for the subscription', async () => {
         const sub = gateway.subscriptions.registry.get(id)!;
         for (const n of [1, 2, 3]) {
-          await gateway.eventLog.number({ eventId: `Encounter/e/_history/${n}:update`, reference: 'Encounter/e', interaction: 'update', versionId: String(n), timestamp: new Date().toISOString() }, [sub]);
+          await gateway.eventLog.number({ eventId: `Encounter/e/_history/${n}:update`, reference: 'Encounter/e', interaction: 'update', versionId: String(n), timestamp: new Date().toISOString() }, [
+            sub,
+          ]);
         }
         const res = await fhir<Bundle>('GET', `${base}/Subscription/${id}/$status`);
         expect(param(res.body.entry![0]!.resource.parameter, 'events-since-subscription-start')!.valueString).to.equal('3');
@@ -229,7 +238,11 @@ for (const kind of ['memory', 'redis'] as const) {
           resourceType: string;
           fhirVersion: string;
           instantiates?: string[];
-          rest: Array<{ mode: string; extension?: Array<{ url: string; valueUri?: string }>; resource: Array<{ type: string; supportedProfile?: string[]; extension?: Array<{ url: string; valueCanonical?: string }>; operation?: Array<{ name: string; definition: string }> }> }>;
+          rest: Array<{
+            mode: string;
+            extension?: Array<{ url: string; valueUri?: string }>;
+            resource: Array<{ type: string; supportedProfile?: string[]; extension?: Array<{ url: string; valueCanonical?: string }>; operation?: Array<{ name: string; definition: string }> }>;
+          }>;
         }
         const res = await fhir<Cs>('GET', `${base}/metadata`);
         expect(res.status).to.equal(200);

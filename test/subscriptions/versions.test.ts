@@ -6,7 +6,16 @@ import { startUpstream, type DemoUpstream } from '../support/upstream.js';
 
 interface Cs {
   instantiates?: string[];
-  rest: Array<{ mode: string; resource: Array<{ type: string; supportedProfile?: string[]; interaction?: Array<{ code: string }>; searchParam?: Array<{ name: string }>; operation?: Array<{ name: string; definition: string }> }> }>;
+  rest: Array<{
+    mode: string;
+    resource: Array<{
+      type: string;
+      supportedProfile?: string[];
+      interaction?: Array<{ code: string }>;
+      searchParam?: Array<{ name: string }>;
+      operation?: Array<{ name: string; definition: string }>;
+    }>;
+  }>;
 }
 
 const BACKPORT_PROFILE = 'http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/backport-subscription';
@@ -126,7 +135,11 @@ describe('FHIR versions', () => {
     });
 
     it('rejects an R5 filter with both a comparator and a modifier, and a backport body', async () => {
-      const both = await fhir<Resource>('POST', `${gateway.baseUrl}/Subscription`, r5Subscription({ filterBy: [{ filterParameter: 'patient', comparator: 'eq', modifier: 'not', value: 'Patient/7' }] }));
+      const both = await fhir<Resource>(
+        'POST',
+        `${gateway.baseUrl}/Subscription`,
+        r5Subscription({ filterBy: [{ filterParameter: 'patient', comparator: 'eq', modifier: 'not', value: 'Patient/7' }] }),
+      );
       expect(both.status).to.equal(422);
       const backport = await fhir<Resource>('POST', `${gateway.baseUrl}/Subscription`, backportSubscription());
       expect(backport.status).to.equal(400);

@@ -142,7 +142,11 @@ export async function startAccessUpstream(opts: AccessUpstreamOptions = {}): Pro
     if (target.type !== undefined && !allowed(user, target.type, write ? 'write' : 'read')) {
       const status = !write && user.hide ? 404 : 403;
       record(status);
-      return answer(res, status, outcome(status === 404 ? 'not-found' : 'forbidden', status === 404 ? `${target.type}/${target.id ?? ''} not found` : `not allowed to ${write ? 'write' : 'read'} ${target.type}`));
+      return answer(
+        res,
+        status,
+        outcome(status === 404 ? 'not-found' : 'forbidden', status === 404 ? `${target.type}/${target.id ?? ''} not found` : `not allowed to ${write ? 'write' : 'read'} ${target.type}`),
+      );
     }
     if (target.type === 'Subscription' && target.id && !user.allSubscriptions) {
       const owner = owners.get(target.id);
@@ -154,10 +158,16 @@ export async function startAccessUpstream(opts: AccessUpstreamOptions = {}): Pro
     }
 
     const filterSearch = target.type === 'Subscription' && !target.id && !user.allSubscriptions && (method === 'GET' || target.interaction === '_search');
-    return forward(req, res, body, (status, text) => {
-      record(status);
-      if (status < 300 && target.type === 'Subscription' && write && method !== 'DELETE') noteOwner(parseJson(text), auth);
-    }, filterSearch ? (text) => ownSearchResults(text, auth) : undefined);
+    return forward(
+      req,
+      res,
+      body,
+      (status, text) => {
+        record(status);
+        if (status < 300 && target.type === 'Subscription' && write && method !== 'DELETE') noteOwner(parseJson(text), auth);
+      },
+      filterSearch ? (text) => ownSearchResults(text, auth) : undefined,
+    );
   }
 
   function allowed(user: UserRights, type: string, access: Access): boolean {
@@ -241,7 +251,10 @@ export async function startAccessUpstream(opts: AccessUpstreamOptions = {}): Pro
 }
 
 function parseTarget(rel: string): Target {
-  const parts = rel.split('/').filter((s) => s !== '').map((s) => decodeURIComponent(s));
+  const parts = rel
+    .split('/')
+    .filter((s) => s !== '')
+    .map((s) => decodeURIComponent(s));
   const target: Target = { type: undefined, id: undefined, operation: undefined, interaction: undefined };
   if (parts.length === 0) return target;
   if (parts[0]!.startsWith('$')) {

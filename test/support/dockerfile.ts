@@ -82,7 +82,15 @@ export function assignments(args: string): Record<string, string> {
 
 function splitAssignment(args: string): [string, string | undefined] {
   const at = args.indexOf('=');
-  return at < 0 ? [args.trim(), undefined] : [args.slice(0, at).trim(), args.slice(at + 1).trim().replace(/^"(.*)"$/, '$1')];
+  return at < 0
+    ? [args.trim(), undefined]
+    : [
+        args.slice(0, at).trim(),
+        args
+          .slice(at + 1)
+          .trim()
+          .replace(/^"(.*)"$/, '$1'),
+      ];
 }
 
 function substitute(text: string, vars: Record<string, string>): string {
@@ -197,7 +205,8 @@ export async function buildStages(contextRoot: string, dockerfile: Dockerfile, o
           const from = words[0]!.startsWith('--from=') ? words.shift()!.slice('--from='.length) : undefined;
           if (words.some((w) => w.startsWith('--'))) throw new Error(`Dockerfile line ${ins.line}: COPY flag not performed here: ${text}`);
           const dest = words.pop()!;
-          for (const src of words) copyInto(from === undefined ? { root: contextRoot, files } : { root: built.find((b) => b.name === from)!.root, workdir: '/' }, src, host(dest), dest.endsWith('/') || words.length > 1);
+          for (const src of words)
+            copyInto(from === undefined ? { root: contextRoot, files } : { root: built.find((b) => b.name === from)!.root, workdir: '/' }, src, host(dest), dest.endsWith('/') || words.length > 1);
           break;
         }
         case 'RUN':

@@ -13,7 +13,10 @@ export class RedisProcess {
   private child: ChildProcess | undefined;
   readonly dir = mkdtempSync(join(tmpdir(), 'fsg-fault-redis-'));
 
-  private constructor(readonly port: number, private readonly args: string[]) {}
+  private constructor(
+    readonly port: number,
+    private readonly args: string[],
+  ) {}
 
   /** `aof`: append-only file fsynced on every write, as production should run. */
   static async start(options: { aof: boolean }): Promise<RedisProcess> {
@@ -60,7 +63,10 @@ export class RedisProcess {
 }
 
 export class DemoUpstreamProcess {
-  private constructor(readonly child: ChildProcess, readonly url: string) {}
+  private constructor(
+    readonly child: ChildProcess,
+    readonly url: string,
+  ) {}
 
   static async start(): Promise<DemoUpstreamProcess> {
     const port = await freePort();
@@ -102,7 +108,13 @@ export function receivedEvents(client: WsClient, subscriptionId: string): Array<
     if (status?.resourceType !== 'Parameters') continue;
     const params = status.parameter ?? [];
     if (params.find((p) => p.name === 'type')?.valueCode !== 'event-notification') continue;
-    if (params.find((p) => p.name === 'subscription')?.valueReference?.reference?.split('/').pop() !== subscriptionId) continue;
+    if (
+      params
+        .find((p) => p.name === 'subscription')
+        ?.valueReference?.reference?.split('/')
+        .pop() !== subscriptionId
+    )
+      continue;
     for (const p of params.filter((q) => q.name === 'notification-event')) {
       const n = p.part?.find((q) => q.name === 'event-number')?.valueString;
       const focus = p.part?.find((q) => q.name === 'focus')?.valueReference?.reference ?? '';

@@ -38,7 +38,9 @@ export const HIGH_VALUE = 'http://example.org/fhir/SubscriptionTopic/high-value'
 const BACKPORT = 'http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition';
 
 /** An R4 backport websocket Subscription on the test admission topic. */
-export function backportSubscription(overrides: { topic?: string; filter?: string; content?: string; status?: string; heartbeat?: number; payload?: string; channelType?: string } = {}): Record<string, unknown> {
+export function backportSubscription(
+  overrides: { topic?: string; filter?: string; content?: string; status?: string; heartbeat?: number; payload?: string; channelType?: string } = {},
+): Record<string, unknown> {
   return {
     resourceType: 'Subscription',
     status: overrides.status ?? 'requested',

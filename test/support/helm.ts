@@ -58,7 +58,14 @@ export function scratchPath(name: string): string {
 export function helm(args: string[]): HelmResult {
   // No kubeconfig, cache or plugins of the machine: every run sees the same empty Helm home.
   const home = scratchPath('home');
-  const env = { PATH: process.env.PATH ?? '', HOME: home, HELM_CACHE_HOME: join(home, 'cache'), HELM_CONFIG_HOME: join(home, 'config'), HELM_DATA_HOME: join(home, 'data'), KUBECONFIG: join(home, 'kubeconfig') };
+  const env = {
+    PATH: process.env.PATH ?? '',
+    HOME: home,
+    HELM_CACHE_HOME: join(home, 'cache'),
+    HELM_CONFIG_HOME: join(home, 'config'),
+    HELM_DATA_HOME: join(home, 'data'),
+    KUBECONFIG: join(home, 'kubeconfig'),
+  };
   const r = spawnSync(helmBinary(), args, { encoding: 'utf8', env, maxBuffer: 64 * 1024 * 1024 });
   if (r.error) throw r.error;
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
@@ -100,10 +107,7 @@ export function renderNotes(values: object): string {
   const copy = scratchPath('chart');
   cpSync(CHART, copy, { recursive: true });
   cpSync(join(CHART, 'templates', 'NOTES.txt'), join(copy, 'notes-source.txt'));
-  writeFileSync(
-    join(copy, 'templates', 'zz-notes.yaml'),
-    'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes\ndata:\n  notes: {{ tpl (.Files.Get "notes-source.txt") . | quote }}\n',
-  );
+  writeFileSync(join(copy, 'templates', 'zz-notes.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes\ndata:\n  notes: {{ tpl (.Files.Get "notes-source.txt") . | quote }}\n');
   const notes = render(values, copy).find((m) => m.kind === 'ConfigMap' && m.metadata.name === 'notes');
   return (notes as unknown as { data: { notes: string } }).data.notes;
 }

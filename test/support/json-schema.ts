@@ -40,7 +40,10 @@ function check(keyword: string, arg: unknown, schema: { [keyword: string]: unkno
     case '$ref': {
       const path = (arg as string).replace(/^#\//, '').split('/');
       if (!(arg as string).startsWith('#/')) throw new Error(`only local $ref is implemented: ${String(arg)}`);
-      return sub(path.reduce<unknown>((s, key) => (s as Record<string, unknown>)[key], root), value);
+      return sub(
+        path.reduce<unknown>((s, key) => (s as Record<string, unknown>)[key], root),
+        value,
+      );
     }
     case 'allOf':
       return (arg as unknown[]).every((s) => sub(s, value));

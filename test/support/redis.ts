@@ -207,10 +207,14 @@ export async function startRedisCluster(size = 3): Promise<TestCluster> {
       servers.push(
         await startServer(await freePort(), [
           ...DATA_ARGS,
-          '--cluster-enabled', 'yes',
-          '--cluster-config-file', '$DIR/nodes.conf',
-          '--cluster-port', String(busPort),
-          '--cluster-node-timeout', '2000',
+          '--cluster-enabled',
+          'yes',
+          '--cluster-config-file',
+          '$DIR/nodes.conf',
+          '--cluster-port',
+          String(busPort),
+          '--cluster-node-timeout',
+          '2000',
         ]),
       );
     }
@@ -248,9 +252,7 @@ function run(command: string, args: readonly string[]): Promise<void> {
     child.stdout.on('data', (c: Buffer) => (output += c.toString()));
     child.stderr.on('data', (c: Buffer) => (output += c.toString()));
     child.once('error', reject);
-    child.once('exit', (code) =>
-      code === 0 ? resolve() : reject(new Error(`${command} ${args.join(' ')} failed (${code}):\n${output}`)),
-    );
+    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${command} ${args.join(' ')} failed (${code}):\n${output}`))));
   });
 }
 

@@ -167,7 +167,10 @@ describe('topics: loading', () => {
       for (const rt of t.resourceTrigger) expect(rt.supportedInteraction).to.deep.equal(['create', 'update', 'delete']);
       expect(t.canFilterBy.find((f) => f.resource === 'Patient')).to.include({ filterParameter: '_id' });
       for (const type of types.filter((x) => x !== 'Patient')) {
-        expect(t.canFilterBy.find((f) => f.resource === type), type).to.include({ filterParameter: 'patient', filterDefinition: 'http://hl7.org/fhir/SearchParameter/clinical-patient' });
+        expect(
+          t.canFilterBy.find((f) => f.resource === type),
+          type,
+        ).to.include({ filterParameter: 'patient', filterDefinition: 'http://hl7.org/fhir/SearchParameter/clinical-patient' });
       }
       expect(searchTopics(topics, new URLSearchParams('resource=MedicationRequest')).map((x) => x.id)).to.deep.equal(['patient-record-change']);
     });

@@ -42,9 +42,9 @@ describe('topics: trigger fhirPathCriteria', () => {
 
   it('sets %previous to {} on create and %current to {} on delete, whatever else the caller passed', () => {
     const stray = { previous: encounter('planned'), current: encounter('finished') };
-    expect(fires('%previous.id.empty() and %current.id = \'e1\'', { interaction: 'create', resourceType: 'Encounter', ...stray })).to.equal(true);
-    expect(fires('%current.id.empty() and %previous.id = \'e1\'', { interaction: 'delete', resourceType: 'Encounter', ...stray })).to.equal(true);
-    expect(fires('%previous.status = \'planned\' and %current.status = \'finished\'', update(encounter('planned'), encounter('finished')))).to.equal(true);
+    expect(fires("%previous.id.empty() and %current.id = 'e1'", { interaction: 'create', resourceType: 'Encounter', ...stray })).to.equal(true);
+    expect(fires("%current.id.empty() and %previous.id = 'e1'", { interaction: 'delete', resourceType: 'Encounter', ...stray })).to.equal(true);
+    expect(fires("%previous.status = 'planned' and %current.status = 'finished'", update(encounter('planned'), encounter('finished')))).to.equal(true);
   });
 
   it('evaluates bare paths on the current version, or on the deleted one for a delete', () => {
@@ -56,14 +56,21 @@ describe('topics: trigger fhirPathCriteria', () => {
     expect(fires("%resource.id = 'x' and %context.id = 'x'", del(encounter('finished', 'x')))).to.equal(true);
   });
 
-  it('resolves choice types with the model of the FHIR version (R4 and R4B share R4\'s)', () => {
+  it("resolves choice types with the model of the FHIR version (R4 and R4B share R4's)", () => {
     const over5 = '%current.value.ofType(Quantity).value > 5';
     for (const version of ['R4', 'R4B', 'R5'] as const) {
       expect(fires(over5, create(observation({ valueQuantity: { value: 7, unit: 'kg' } })), version), version).to.equal(true);
       expect(fires(over5, create(observation({ valueQuantity: { value: 3, unit: 'kg' } })), version), version).to.equal(false);
       expect(fires(over5, create(observation({ valueString: '7' })), version), version).to.equal(false);
       expect(fires('value.ofType(Quantity).value > 5', update(observation({ valueQuantity: { value: 1 } }), observation({ valueQuantity: { value: 9 } })), version), version).to.equal(true);
-      expect(fires('%previous.value.ofType(Quantity).value < 5 and %current.value.ofType(Quantity).value > 5', update(observation({ valueQuantity: { value: 1 } }), observation({ valueQuantity: { value: 9 } })), version), version).to.equal(true);
+      expect(
+        fires(
+          '%previous.value.ofType(Quantity).value < 5 and %current.value.ofType(Quantity).value > 5',
+          update(observation({ valueQuantity: { value: 1 } }), observation({ valueQuantity: { value: 9 } })),
+          version,
+        ),
+        version,
+      ).to.equal(true);
     }
     // Observation.value[x] gained Attachment in R5: only the R5 model sees it.
     const attached = create(observation({ valueAttachment: { url: 'http://example.org/scan.pdf' } }));
@@ -89,7 +96,7 @@ describe('topics: trigger fhirPathCriteria', () => {
       '%nope.exists()',
       '%current.subject.resolve().exists()',
       "%current.class.memberOf('http://example.org/ValueSet/x')",
-      '%current.identifier.value.single() = \'a\'',
+      "%current.identifier.value.single() = 'a'",
     ]) {
       expect(fires(expression, input), expression).to.equal(U);
       // The compiled (or failed) expression is cached; a second evaluation answers the same.

@@ -140,7 +140,10 @@ describe('topics: trigger query criteria', () => {
                 expect(got, what).to.equal(expected);
                 // Stood-in and skipped sides never reach the evaluator; evaluated ones see their own version.
                 const asked = [pv.asks && { query: pv.asks, resource: PREVIOUS }, cv.asks && { query: cv.asks, resource: CURRENT }].filter(Boolean);
-                expect(calls.map((x) => ({ query: x.query, resource: x.resource })), what).to.deep.equal(asked);
+                expect(
+                  calls.map((x) => ({ query: x.query, resource: x.resource })),
+                  what,
+                ).to.deep.equal(asked);
                 for (const call of calls) expect(call.resourceType).to.equal('Encounter');
                 reached.add(`${p}/${c}`);
                 cases++;
@@ -239,7 +242,12 @@ describe('topics: trigger selection', () => {
   it('matches triggers whose resource was written relative or absolute (normalised when the topic was read)', () => {
     for (const resource of ['Encounter', 'http://hl7.org/fhir/StructureDefinition/Encounter']) {
       const parsed = parseTopic(
-        { resourceType: 'SubscriptionTopic', url: 'http://example.org/t', status: 'active', resourceTrigger: [{ resource, supportedInteraction: ['update'], queryCriteria: { current: 'status=finished' } }] },
+        {
+          resourceType: 'SubscriptionTopic',
+          url: 'http://example.org/t',
+          status: 'active',
+          resourceTrigger: [{ resource, supportedInteraction: ['update'], queryCriteria: { current: 'status=finished' } }],
+        },
         { kind: 'config', file: 'x.json' },
       );
       expect(triggersFor(parsed, 'Encounter', 'update'), resource).to.have.length(1);
@@ -281,7 +289,7 @@ describe('topics: needsPrevious', () => {
     expect(needsPrevious(topicWith(trigger()), 'Encounter')).to.equal(false);
     expect(needsPrevious(topicWith(trigger({ current: 'status=finished', resultForCreate: 'test-passes', requireBoth: true })), 'Encounter')).to.equal(false);
     expect(needsPrevious(topicWith(trigger(undefined, "%current.status = 'finished' and status = 'finished'")), 'Encounter')).to.equal(false);
-    expect(needsPrevious(topicWith(trigger(undefined, "%previousVersion.exists()")), 'Encounter')).to.equal(false);
+    expect(needsPrevious(topicWith(trigger(undefined, '%previousVersion.exists()')), 'Encounter')).to.equal(false);
     expect(needsPrevious(topicWith(trigger({ previous: 'status=planned' }, undefined, ['create', 'delete'])), 'Encounter')).to.equal(false);
     expect(needsPrevious(topicWith(trigger({ previous: 'status=planned' })), 'Patient')).to.equal(false);
   });

@@ -23,7 +23,15 @@ describe('nothing of the upstream reaches a client', () => {
         'content-location': `${u}/Patient/1`,
         'x-upstream-note': `served by ${origin}`,
       });
-      res.end(JSON.stringify({ resourceType: 'Bundle', link: [{ relation: 'next', url: `${shouted}/Patient?page=2` }, { relation: 'other', url: `x?from=${encodeURIComponent(u)}%2FPatient` }] }).replace('"next"', `"next","escaped":"${u.replaceAll('/', '\\/')}\\/Patient"`));
+      res.end(
+        JSON.stringify({
+          resourceType: 'Bundle',
+          link: [
+            { relation: 'next', url: `${shouted}/Patient?page=2` },
+            { relation: 'other', url: `x?from=${encodeURIComponent(u)}%2FPatient` },
+          ],
+        }).replace('"next"', `"next","escaped":"${u.replaceAll('/', '\\/')}\\/Patient"`),
+      );
     });
     origin = upstream.url;
     base = `${origin}/base/fhir`;

@@ -323,7 +323,10 @@ describe('reverse proxy', () => {
       setTimeout(() => req.socket.destroy(), 50);
     };
     const res = await request(gw('/fhir/Binary/broken'));
-    const err = await res.body.arrayBuffer().then(() => null, (e: Error) => e);
+    const err = await res.body.arrayBuffer().then(
+      () => null,
+      (e: Error) => e,
+    );
     expect(err).to.be.instanceOf(Error);
   });
 

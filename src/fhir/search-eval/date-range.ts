@@ -9,8 +9,7 @@ export interface DateRange {
   readonly end: number;
 }
 
-const DATE =
-  /^(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?(Z|[+-]\d{2}:\d{2})?)?)?)?$/;
+const DATE = /^(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?(Z|[+-]\d{2}:\d{2})?)?)?)?$/;
 
 // Date.UTC maps years 0-99 to 1900-1999; setUTCFullYear does not.
 function utc(year: number, month: number, day: number, hour = 0, minute = 0, second = 0, ms = 0): number {

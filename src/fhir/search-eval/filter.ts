@@ -10,14 +10,7 @@ import { matchNumber, numberSearch } from './number.js';
 import type { Evaluable } from './parameter.js';
 import { splitPrefix } from './prefix.js';
 import { matchQuantity, quantitySearch } from './quantity.js';
-import {
-  matchIdentifierQuery,
-  matchReferenceQuery,
-  referenceQuery,
-  referenceSide,
-  validTypeModifier,
-  type ReferenceQuery,
-} from './reference.js';
+import { matchIdentifierQuery, matchReferenceQuery, referenceQuery, referenceSide, validTypeModifier, type ReferenceQuery } from './reference.js';
 import { matchStrings, type StringMode } from './string.js';
 import { matchTokenQuery, tokenQuery, tokenSide, type TokenQuery } from './token.js';
 import { matchUri, type UriMode } from './uri.js';
@@ -48,7 +41,10 @@ function token(ex: Extracted, filter: FilterSpec, items: readonly string[]): Ver
   const queries = tokenQueries(items);
   if (!queries) return UNDECIDABLE;
   const side = tokenSide(ex.values);
-  const found = unlessUnknown(anyOf(queries, (q) => matchTokenQuery(side, q)), ex.unknown);
+  const found = unlessUnknown(
+    anyOf(queries, (q) => matchTokenQuery(side, q)),
+    ex.unknown,
+  );
   return filter.modifier === 'not' ? negate(found) : found;
 }
 
@@ -59,13 +55,21 @@ function reference(version: FhirVersion, p: Evaluable, ex: Extracted, filter: Fi
   const { modifier } = filter;
   if (modifier === 'identifier') {
     const queries = tokenQueries(items);
-    return queries ? unlessUnknown(anyOf(queries, (q) => matchIdentifierQuery(side, q)), ex.unknown) : UNDECIDABLE;
+    return queries
+      ? unlessUnknown(
+          anyOf(queries, (q) => matchIdentifierQuery(side, q)),
+          ex.unknown,
+        )
+      : UNDECIDABLE;
   }
   const typeModifier = modifier !== undefined && TYPE_MODIFIER.test(modifier) ? modifier : undefined;
   if (modifier !== undefined && modifier !== 'not' && typeModifier === undefined) return UNDECIDABLE;
   const queries = referenceQueries(version, p, items, typeModifier);
   if (!queries) return UNDECIDABLE;
-  const found = unlessUnknown(anyOf(queries, (q) => matchReferenceQuery(side, q)), ex.unknown);
+  const found = unlessUnknown(
+    anyOf(queries, (q) => matchReferenceQuery(side, q)),
+    ex.unknown,
+  );
   return modifier === 'not' ? negate(found) : found;
 }
 
@@ -75,13 +79,19 @@ const URI_MODES: Readonly<Record<string, UriMode>> = { below: 'below', above: 'a
 function string(ex: Extracted, filter: FilterSpec, items: readonly string[]): Verdict {
   const mode = filter.modifier === undefined ? 'starts' : STRING_MODES[filter.modifier];
   if (!mode) return UNDECIDABLE;
-  return unlessUnknown(anyOf(items, (item) => matchStrings(ex.values, item, mode)), ex.unknown);
+  return unlessUnknown(
+    anyOf(items, (item) => matchStrings(ex.values, item, mode)),
+    ex.unknown,
+  );
 }
 
 function uri(ex: Extracted, filter: FilterSpec, items: readonly string[]): Verdict {
   const mode = filter.modifier === undefined ? 'exact' : URI_MODES[filter.modifier];
   if (!mode) return UNDECIDABLE;
-  return unlessUnknown(anyOf(items, (item) => anyOf(ex.values, (v) => matchUri(v, item, mode))), ex.unknown);
+  return unlessUnknown(
+    anyOf(items, (item) => anyOf(ex.values, (v) => matchUri(v, item, mode))),
+    ex.unknown,
+  );
 }
 
 /** number, date and quantity: each OR item may carry its own prefix, or take the filter's comparator. */

@@ -80,12 +80,7 @@ const ABSOLUTE = /^[A-Za-z][A-Za-z0-9+.-]*:/;
  * cannot be read the way every server would: a bare id on a parameter with several target types
  * is an error by the spec (some servers guess).
  */
-export function referenceQuery(
-  version: FhirVersion,
-  def: SearchParameterDef,
-  raw: string,
-  typeModifier?: string,
-): ReferenceQuery | undefined {
+export function referenceQuery(version: FhirVersion, def: SearchParameterDef, raw: string, typeModifier?: string): ReferenceQuery | undefined {
   const pipe = splitFirst(raw, '|');
   if (pipe) {
     const [url, ver] = pipe.map(unescapeValue) as [string, string];
